@@ -1,0 +1,59 @@
+# The two commands of the README: `make run` and `make test`. Both work from a fresh clone
+# with only Python >= 3.11 and make: they create .venv, install, fetch the data, then run.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lime-tutorial-installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+BUILD := build
+NB_TIMEOUT ?= 3600
+
+.PHONY: help setup data run test lint bench clean
+
+help:
+	@echo "make run    - set up .venv, fetch data, execute the notebooks into $(BUILD)/"
+	@echo "make test   - set up .venv, fetch data, run tests/ and the notebooks (nbval-lax)"
+	@echo "make lint   - ruff over the package, tests, benchmarks and notebooks"
+	@echo "make bench  - performance benchmarks (see benchmarks/README.md)"
+
+# (Re)install whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+setup: $(STAMP)
+
+# Verify every required data file (from $$LIME_TUTORIAL_DATA or downloaded) and fill the
+# Keras cache (class index, and the weights when they are in the data directory).
+data: setup
+	$(BIN)/python -m helpers.data --keras
+
+run: data
+	rm -rf $(BUILD)/notebooks $(BUILD)/html $(BUILD)/figures
+	mkdir -p $(BUILD)/notebooks $(BUILD)/html $(BUILD)/figures
+	LIME_TUTORIAL_FIGURES=$(CURDIR)/$(BUILD)/figures MPLBACKEND=Agg \
+	  $(BIN)/jupyter nbconvert --to notebook --execute \
+	    --ExecutePreprocessor.timeout=$(NB_TIMEOUT) \
+	    --output-dir $(BUILD)/notebooks $(NOTEBOOKS)
+	$(BIN)/jupyter nbconvert --to html --output-dir $(BUILD)/html $(BUILD)/notebooks/*.ipynb
+	@echo "Executed notebooks: $(BUILD)/notebooks  HTML: $(BUILD)/html  figures: $(BUILD)/figures"
+
+test: data
+	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check helpers tests benchmarks notebooks
+	$(BIN)/ruff format --check helpers tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_explain.py
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,105 @@
+"""The environment report of the setup notebook: versions, data files, weights.
+
+Introduced in ``notebooks/00_setup.ipynb``.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+
+from .data import DATA_ENV, data_dir, data_status, keras_home
+from .models import INCEPTION_WEIGHTS, UNTRAINED_ENV, untrained_opt_in
+
+__all__ = ["REQUIRED_PACKAGES", "environment_report", "package_versions", "weights_status"]
+
+REQUIRED_PACKAGES = (
+    "numpy",
+    "scipy",
+    "scikit-image",
+    "scikit-learn",
+    "matplotlib",
+    "pillow",
+    "ipywidgets",
+    "jupyterlab",
+    "pooch",
+    "tqdm",
+    "keras",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of Python, TensorFlow and each required package (``None``: missing)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    tf = None
+    for dist in ("tensorflow-cpu", "tensorflow"):
+        try:
+            tf = metadata.version(dist)
+            break
+        except metadata.PackageNotFoundError:
+            continue
+    versions["tensorflow"] = tf
+    for name in REQUIRED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def weights_status() -> dict[str, object]:
+    """Whether the real InceptionV3 weights are at hand, and what will be used otherwise."""
+    fname = INCEPTION_WEIGHTS.rsplit("/", 1)[-1]
+    in_cache = (keras_home() / "models" / fname).is_file()
+    root = data_dir()
+    in_data = root is not None and (root / INCEPTION_WEIGHTS).is_file()
+    if in_cache or in_data:
+        mode = "real ImageNet weights"
+    elif untrained_opt_in():
+        mode = "UNTRAINED network (opt-in active): predictions are meaningless"
+    else:
+        mode = "download on first use; offline this raises an error"
+    return {
+        "keras_cache": in_cache,
+        "data_dir": in_data,
+        "untrained_opt_in": untrained_opt_in(),
+        "mode": mode,
+    }
+
+
+def environment_report() -> tuple[str, list[str]]:
+    """A printable report and the list of problems, each with what to do about it."""
+    lines, problems = [f"Python {sys.version.split()[0]} on {platform.platform()}"], []
+    for name, version in package_versions().items():
+        lines.append(f"  {name:14s} {version or 'MISSING'}")
+        if version is None:
+            problems.append(
+                f"{name} is not installed. Fix: run `make run` (or `pip install -e .`)."
+            )
+    root = data_dir()
+    lines.append(f"\n{DATA_ENV} = {root if root else '(not set)'}")
+    for row in data_status():
+        state = "ok" if row["ok"] else row["problem"]
+        lines.append(f"  {row['path']:58s} {state}")
+        if not row["ok"] and not row["optional"]:
+            if row["location"] is not None:
+                problems.append(
+                    f"{row['location']} fails its hash check. Fix: replace it with the file "
+                    "from the URL in data/registry.toml, or delete it."
+                )
+            elif root is None:
+                problems.append(
+                    f"{row['path']} is not available offline. Fix: set {DATA_ENV} to the offline "
+                    "data directory (e.g. ../shared/data), or go online and run `make data`."
+                )
+    weights = weights_status()
+    lines.append(f"\nInceptionV3 weights: {weights['mode']}")
+    lines.append(f"  Keras cache: {keras_home() / 'models'}")
+    if str(weights["mode"]).startswith("download"):
+        problems.append(
+            "The real InceptionV3 weights are not cached. Fix: go online once (Keras downloads "
+            f"them), or put them in ${DATA_ENV}/keras/models/, or set {UNTRAINED_ENV}=1 to run "
+            "with an untrained network (meaningless predictions)."
+        )
+    return "\n".join(lines), problems

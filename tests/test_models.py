@@ -1,0 +1,119 @@
+"""helpers.models: real-weights error, untrained opt-in, class index offline, classifier_fn."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from helpers import data, models
+
+
+@pytest.fixture
+def no_real_weights(monkeypatch, tmp_path, offline_data):
+    """An empty Keras cache and a weights URL that cannot be reached: the offline situation."""
+    import keras  # noqa: F401  (so that keras' config module exists)
+    from keras.src.applications import inception_v3
+    from keras.src.backend import config as keras_config
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
+    monkeypatch.setattr(inception_v3, "WEIGHTS_PATH", "http://127.0.0.1:9/inception_v3.h5")
+    monkeypatch.delenv("LIME_TUTORIAL_UNTRAINED", raising=False)
+    return tmp_path / "keras"
+
+
+def test_offline_without_weights_is_a_clear_error(no_real_weights):
+    with pytest.raises(models.WeightsUnavailableError) as info:
+        models.load_inception_v3()
+    message = str(info.value)
+    assert "could not be loaded" in message
+    assert "LIME_TUTORIAL_UNTRAINED=1" in message and "RANDOM" in message
+    assert "LIME_TUTORIAL_DATA/keras/models/" in message
+    with pytest.raises(models.WeightsUnavailableError):
+        models.load_inception_v3("imagenet")
+
+
+def test_untrained_opt_in_warns_and_marks_the_model(no_real_weights, monkeypatch):
+    monkeypatch.setenv("LIME_TUTORIAL_UNTRAINED", "1")
+    with pytest.warns(models.UntrainedWeightsWarning, match="MEANINGLESS"):
+        model = models.load_inception_v3()
+    assert model.untrained is True
+    assert "untrained" in model.weights_source
+    assert model.input_size == (299, 299)
+    banner = models.untrained_banner(model)
+    assert "UNTRAINED" in banner and "MEANINGLESS" in banner
+    # The class index came into the (private) Keras cache from the offline directory.
+    assert (no_real_weights / "models" / "imagenet_class_index.json").is_file()
+
+
+def test_untrained_weights_are_seeded(untrained_inception):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", models.UntrainedWeightsWarning)
+        again = models.load_inception_v3("untrained", seed=0)
+        other = models.load_inception_v3("untrained", seed=1)
+    assert models.model_fingerprint(again) == models.model_fingerprint(untrained_inception)
+    assert models.model_fingerprint(other) != models.model_fingerprint(untrained_inception)
+
+
+def test_bad_weights_argument():
+    with pytest.raises(ValueError, match="weights must be"):
+        models.load_inception_v3("resnet")
+
+
+def test_class_index_found_offline(offline_data, tmp_path, monkeypatch):
+    names = models.imagenet_class_names()
+    assert len(names) == 1000 and names[31] == "tree_frog"
+    p = np.zeros((2, 1000))
+    p[0, 31], p[0, 30], p[1, 1] = 0.7, 0.2, 1.0
+    decoded = models.decode_predictions(p, top=2)
+    assert decoded[0] == [(31, "tree_frog", 0.7), (30, "bullfrog", 0.2)]
+    assert decoded[1][0] == (1, "goldfish", 1.0)
+    with pytest.raises(ValueError, match=r"\(B, 1000\)"):
+        models.decode_predictions(np.zeros(1000))
+    # Keras' own decode_predictions finds the file in its cache without network.
+    import keras  # noqa: F401
+    from keras.src.applications import imagenet_utils
+    from keras.src.backend import config as keras_config
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_PATH", "http://127.0.0.1:9/index.json")
+    data.install_keras_files(download=False)
+    z = np.zeros((1, 1000))
+    z[0, 31] = 1.0
+    assert imagenet_utils.decode_predictions(z, top=1)[0][0][:2] == ("n01644373", "tree_frog")
+
+
+def test_classifier_fn_batches_resizes_and_pads(untrained_inception, rng):
+    predict = models.classifier_fn(untrained_inception, batch_size=4)
+    images = rng.integers(0, 256, size=(6, 64, 80, 3), dtype=np.uint8)
+    p = predict(images)
+    assert p.shape == (6, 1000) and p.dtype == np.float64
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    # Same images one by one (padded batches) give the same probabilities.
+    single = np.concatenate([predict(images[i : i + 1]) for i in range(6)])
+    np.testing.assert_allclose(single, p, rtol=1e-5, atol=1e-7)
+    # uint8 and float in [0, 1] are the same input.
+    np.testing.assert_allclose(predict(images.astype(np.float32) / 255.0), p, rtol=1e-5, atol=1e-7)
+    assert predict.untrained is True and predict.batch_size == 4
+
+
+@pytest.mark.parametrize(
+    ("images", "error", "match"),
+    [
+        (np.zeros((2, 8, 8), np.uint8), ValueError, r"\(B, H, W, 3\)"),
+        (np.full((1, 8, 8, 3), 2.0), ValueError, r"\[0, 1\]"),
+        (np.full((1, 8, 8, 3), np.nan), ValueError, "finite"),
+        (np.zeros((1, 8, 8, 3), np.int32), TypeError, "int32"),
+    ],
+)
+def test_classifier_fn_rejects_bad_batches(untrained_inception, images, error, match):
+    predict = models.classifier_fn(untrained_inception, batch_size=2)
+    with pytest.raises(error, match=match):
+        predict(images)
+
+
+def test_classifier_fn_batch_size_must_be_positive(untrained_inception):
+    with pytest.raises(ValueError, match="batch_size"):
+        models.classifier_fn(untrained_inception, batch_size=0)
