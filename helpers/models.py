@@ -1,7 +1,8 @@
 """Models: Keras InceptionV3 (real or explicitly untrained) and the batch classifier function.
 
 Introduced in ``notebooks/00_setup.ipynb`` (loading) and
-``notebooks/03_inception_predictions.ipynb`` (predicting). TensorFlow/Keras are imported inside the functions, never at import time.
+``notebooks/03_inception_predictions.ipynb`` (predicting). TensorFlow/Keras are imported
+inside the functions, never at import time.
 
 The real ImageNet weights are loaded the way Keras loads them (``weights="imagenet"``, from its
 cache ``$KERAS_HOME/models`` or by download). When they cannot be had, the default is a clear
@@ -201,7 +202,8 @@ def decode_predictions(
         raise ValueError(f"decode_predictions expects (B, 1000) probabilities, got {p.shape}.")
     names = imagenet_class_names()
     order = np.argsort(-p, axis=1, kind="stable")[:, :top]
-    return [[(int(i), names[i], float(row[i])) for i in idx] for row, idx in zip(p, order, strict=True)]
+    rows = zip(p, order, strict=True)
+    return [[(int(i), names[i], float(row[i])) for i in idx] for row, idx in rows]
 
 
 def _as_float_pixels(images: np.ndarray) -> np.ndarray:
