@@ -1,0 +1,158 @@
+"""Step 2 of LIME: binary masks over superpixels and the perturbed images they stand for.
+
+Introduced in ``notebooks/02_perturbation.ipynb``. A mask row ``z`` in ``{0, 1}^S`` keeps
+superpixel ``j`` when ``z[j] == 1`` and replaces it by the *hidden image* when ``z[j] == 0``.
+Perturbed images are built for a whole batch at once (no Python loop over samples or
+superpixels), and :func:`perturb_batches` streams them so memory is bounded by one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .segmentation import relabel
+
+__all__ = ["hidden_image", "perturb", "perturb_batches", "sample_masks"]
+
+
+def sample_masks(
+    num_samples: int, num_segments: int, rng: np.random.Generator, *, keep_original: bool = True
+) -> np.ndarray:
+    """Draw ``num_samples`` masks with each superpixel kept with probability 1/2.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(num_samples, num_segments)`` uint8 array of 0/1. Row 0 is all ones (the original
+        image) when ``keep_original``, as in lime.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            "rng must be a numpy Generator, e.g. np.random.default_rng(0), "
+            f"got {type(rng).__name__}."
+        )
+    if int(num_samples) < 1 or int(num_segments) < 1:
+        raise ValueError(
+            f"num_samples and num_segments must be positive, got {num_samples}, {num_segments}."
+        )
+    masks = rng.integers(0, 2, size=(int(num_samples), int(num_segments)), dtype=np.uint8)
+    if keep_original:
+        masks[0] = 1
+    return masks
+
+
+def hidden_image(
+    image: np.ndarray, segments: np.ndarray, hide_color: Any = None, *, blur_sigma: float = 5.0
+) -> np.ndarray:
+    """The image that hidden superpixels are replaced by (lime's ``fudged_image``).
+
+    Introduced in ``notebooks/02_perturbation.ipynb``.
+
+    Parameters
+    ----------
+    hide_color
+        ``None``: every superpixel gets its own mean colour (lime's default; for uint8 images
+        the mean is truncated to an integer, exactly as lime's assignment does);
+        a number or an RGB triple: that constant colour (e.g. ``0`` black, ``(128,)*3`` gray,
+        in the image's own scale); ``"blur"``: the image blurred by a Gaussian of
+        ``blur_sigma`` pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image``.
+    """
+    image = np.asarray(image)
+    if hide_color is None:
+        labels = relabel(segments).ravel()
+        order = np.argsort(labels, kind="stable")
+        bounds = np.flatnonzero(np.diff(labels[order])) + 1
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [labels.size]])
+        flat = image.reshape(-1, image.shape[-1])
+        means = np.empty((starts.size, image.shape[-1]), dtype=np.float64)
+        for c in range(image.shape[-1]):
+            # Contiguous slices in pixel order: np.mean sums them exactly as lime's does.
+            values = np.ascontiguousarray(flat[order, c])
+            for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
+                means[k, c] = np.mean(values[s:e])
+        fill = np.empty_like(image)
+        fill.reshape(-1, image.shape[-1])[:] = means[labels]  # cast like lime's assignment
+        return fill
+    if isinstance(hide_color, str):
+        if hide_color != "blur":
+            raise ValueError(
+                f"hide_color={hide_color!r} is not understood. Use None (segment mean), a number, "
+                "an RGB triple, or 'blur'."
+            )
+        from scipy.ndimage import gaussian_filter
+
+        blurred = gaussian_filter(image.astype(np.float64), sigma=(blur_sigma, blur_sigma, 0))
+        if image.dtype == np.uint8:
+            return np.clip(np.round(blurred), 0, 255).astype(np.uint8)
+        return blurred.astype(image.dtype)
+    color = np.asarray(hide_color, dtype=np.float64)
+    if color.ndim > 1 or color.size not in (1, image.shape[-1]) or not np.isfinite(color).all():
+        raise ValueError(
+            f"hide_color must be a number or one value per channel ({image.shape[-1]}), "
+            f"got {hide_color!r}."
+        )
+    fill = np.empty_like(image)
+    fill[:] = hide_color
+    return fill
+
+
+def perturb(
+    image: np.ndarray,
+    segments: np.ndarray,
+    masks: np.ndarray,
+    *,
+    hide_color: Any = None,
+    fill: np.ndarray | None = None,
+) -> np.ndarray:
+    """All perturbed images of ``masks`` at once: ``(N, H, W, C)``, for small ``N``.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``. Pixel values are bit-equal to lime's
+    ``data_labels`` for the same image, segments (labelled ``0..S-1``), masks and fill.
+    Segments with other labels are made contiguous first (:func:`relabel`), so column ``j``
+    of ``masks`` is the ``j``-th smallest label.
+    """
+    image = np.asarray(image)
+    labels = relabel(segments)
+    masks = np.asarray(masks)
+    num_segments = int(labels.max()) + 1
+    if masks.ndim != 2 or masks.shape[1] != num_segments:
+        raise ValueError(
+            f"masks must be (N, {num_segments}) for {num_segments} superpixels, got {masks.shape}."
+        )
+    if fill is None:
+        fill = hidden_image(image, labels, hide_color)
+    keep = masks.astype(bool)[:, labels]  # (N, H, W): is each pixel's superpixel kept?
+    return np.where(keep[..., None], image[None], fill[None])
+
+
+def perturb_batches(
+    image: np.ndarray,
+    segments: np.ndarray,
+    masks: np.ndarray,
+    *,
+    hide_color: Any = None,
+    batch_size: int = 32,
+) -> Iterator[np.ndarray]:
+    """Yield the perturbed images of ``masks`` in batches of ``batch_size``.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``. Memory is bounded by one batch
+    (``batch_size * H * W * C`` values), whatever the number of masks.
+    """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    image = np.asarray(image)
+    labels = relabel(segments)
+    fill = hidden_image(image, labels, hide_color)
+    for start in range(0, len(masks), int(batch_size)):
+        yield perturb(image, labels, masks[start : start + int(batch_size)], fill=fill)

@@ -1,0 +1,212 @@
+"""Step 4 of LIME: fit a weighted linear model on (mask, prediction) pairs.
+
+Introduced in ``notebooks/05_surrogate_fitting.ipynb``. Every method fits an intercept and
+solves weighted (ridge-)regression in closed form on weight-centred data, which is what
+scikit-learn's ``Ridge(alpha, fit_intercept=True).fit(X, y, sample_weight=w)`` computes:
+
+    beta = (Xc' W Xc + alpha I)^-1 Xc' W yc,   intercept = mean_w(y) - mean_w(X) . beta
+
+Methods
+-------
+``"ridge"``
+    lime's default path: all superpixels, ``Ridge(alpha=1)``. With ``num_features=K`` smaller
+    than S, the K superpixels with the largest ``|coef|`` of a ``Ridge(alpha=0.01)`` fit are
+    kept first (lime's ``"highest_weights"``).
+``"lasso_path"``
+    the paper's K-LASSO: the LARS-lasso path on weighted, centred data picks the largest set of
+    at most K superpixels; then ridge on those (as lime does).
+``"forward_selection"``
+    greedy: add the superpixel that most raises the weighted R² of a least-squares fit, K times;
+    then ridge on those.
+``"ols"``
+    weighted least squares on all superpixels, no penalty (minimum-norm if rank-deficient).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SURROGATES", "SurrogateFit", "fit_surrogate", "weighted_r2", "weighted_ridge"]
+
+SURROGATES = ("ridge", "lasso_path", "forward_selection", "ols")
+
+
+@dataclass(frozen=True)
+class SurrogateFit:
+    """Result of :func:`fit_surrogate` for one label."""
+
+    coef: np.ndarray  #: (S,) weight per superpixel, 0 for unselected ones
+    intercept: float
+    score: float  #: weighted R² on the fitting samples (as lime reports it)
+    local_pred: float  #: surrogate's prediction at the original (all superpixels on)
+    selected: np.ndarray  #: indices of the superpixels the model uses
+
+
+def weighted_ridge(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted ridge with intercept in closed form, for one or several targets.
+
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``.
+
+    Parameters
+    ----------
+    X
+        ``(N, p)`` design; ``y``: ``(N,)`` or ``(N, T)`` targets; ``w``: ``(N,)`` weights.
+    alpha
+        Penalty; ``0`` gives weighted least squares (solved with ``lstsq``, minimum norm).
+
+    Returns
+    -------
+    coef, intercept
+        ``(p,)`` and scalar for 1-D ``y``; ``(p, T)`` and ``(T,)`` otherwise.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    x_mean = np.average(X, axis=0, weights=w)
+    y_mean = np.average(y, axis=0, weights=w)
+    sw = np.sqrt(w)
+    Xs = (X - x_mean) * sw[:, None]
+    ys = (y - y_mean) * (sw if y.ndim == 1 else sw[:, None])
+    if X.shape[1] == 0:
+        coef = np.zeros((0, *y.shape[1:]))
+    elif alpha > 0:
+        gram = Xs.T @ Xs
+        gram[np.diag_indices_from(gram)] += alpha
+        coef = np.linalg.solve(gram, Xs.T @ ys)
+    else:
+        coef = np.linalg.lstsq(Xs, ys, rcond=None)[0]
+    intercept = y_mean - x_mean @ coef
+    return coef, intercept
+
+
+def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
+    """Weighted coefficient of determination (scikit-learn's ``r2_score`` with weights).
+
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``. A constant target gives 1.0 when
+    it is predicted exactly and 0.0 otherwise, as scikit-learn does.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    residual = np.sum(w * (y - pred) ** 2)
+    total = np.sum(w * (y - np.average(y, weights=w)) ** 2)
+    if total == 0.0:
+        return 1.0 if residual == 0.0 else 0.0
+    return float(1.0 - residual / total)
+
+
+def _highest_weights(X, y, w, k):
+    coef, _ = weighted_ridge(X, y, w, alpha=0.01)
+    contribution = coef * X[0]  # lime: weight times the original's (all-ones) features
+    order = sorted(range(X.shape[1]), key=lambda j: abs(contribution[j]), reverse=True)
+    return np.array(order[:k])
+
+
+def _lasso_path(X, y, w, k):
+    from sklearn.linear_model import lars_path
+
+    Xw = (X - np.average(X, axis=0, weights=w)) * np.sqrt(w[:, None])
+    yw = (y - np.average(y, weights=w)) * np.sqrt(w)
+    _, _, coefs = lars_path(Xw, yw, method="lasso", verbose=False)
+    nonzero = np.arange(X.shape[1])
+    # lime's rule: walk the path from its least-penalised end to the first set of <= k.
+    for i in range(coefs.shape[1] - 1, 0, -1):
+        nonzero = coefs[:, i].nonzero()[0]
+        if len(nonzero) <= k:
+            break
+    return nonzero
+
+
+def _forward_selection(X, y, w, k):
+    used: list[int] = []
+    for _ in range(min(k, X.shape[1])):
+        best, best_score = 0, -np.inf
+        for j in range(X.shape[1]):
+            if j in used:
+                continue
+            cols = [*used, j]
+            coef, intercept = weighted_ridge(X[:, cols], y, w, alpha=0.0)
+            score = weighted_r2(y, X[:, cols] @ coef + intercept, w)
+            if score > best_score:
+                best, best_score = j, score
+        used.append(best)
+    return np.array(used)
+
+
+def fit_surrogate(
+    masks: np.ndarray,
+    targets: np.ndarray,
+    sample_weight: np.ndarray,
+    *,
+    method: str = "ridge",
+    num_features: int | None = None,
+    alpha: float = 1.0,
+) -> SurrogateFit:
+    """Fit LIME's interpretable model for one label.
+
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``.
+
+    Parameters
+    ----------
+    masks
+        ``(N, S)`` 0/1 samples; row 0 is the original (all ones).
+    targets
+        ``(N,)`` the model's probability of the label for each sample.
+    sample_weight
+        ``(N,)`` kernel weights.
+    method
+        ``"ridge"``, ``"lasso_path"``, ``"forward_selection"`` or ``"ols"`` (module docstring).
+    num_features
+        K, the number of superpixels to keep; ``None`` keeps all (``lasso_path`` and
+        ``forward_selection`` then use all too).
+    alpha
+        Ridge penalty of the final fit (lime: 1). Ignored by ``"ols"``.
+
+    Returns
+    -------
+    SurrogateFit
+        ``coef`` ``(S,)`` with zeros for unselected superpixels, ``intercept``, ``score``
+        (weighted R² on these samples) and ``local_pred`` (prediction at row 0).
+    """
+    X = np.asarray(masks, dtype=np.float64)
+    y = np.asarray(targets, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if method not in SURROGATES:
+        raise ValueError(f"Unknown surrogate {method!r}; choose one of {SURROGATES}.")
+    if X.ndim != 2 or y.shape != (len(X),) or w.shape != (len(X),):
+        raise ValueError(
+            f"masks must be (N, S), targets and sample_weight (N,); got {X.shape}, {y.shape}, "
+            f"{w.shape}."
+        )
+    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+    n_features = X.shape[1]
+    k = n_features if num_features is None else int(num_features)
+    if k < 1:
+        raise ValueError(f"num_features must be at least 1 (or None for all), got {num_features}.")
+    if method == "ridge":
+        selected = np.arange(n_features) if k >= n_features else _highest_weights(X, y, w, k)
+    elif method == "lasso_path":
+        selected = _lasso_path(X, y, w, k)
+    elif method == "forward_selection":
+        selected = _forward_selection(X, y, w, k)
+    else:
+        selected = np.arange(n_features)
+    penalty = 0.0 if method == "ols" else alpha
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        coef_sel, intercept = weighted_ridge(X[:, selected], y, w, penalty)
+    coef = np.zeros(n_features)
+    coef[selected] = coef_sel
+    pred = X[:, selected] @ coef_sel + intercept
+    return SurrogateFit(
+        coef=coef,
+        intercept=float(intercept),
+        score=weighted_r2(y, pred, w),
+        local_pred=float(X[0, selected] @ coef_sel + intercept),
+        selected=np.asarray(selected, dtype=np.int64),
+    )

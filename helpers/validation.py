@@ -1,0 +1,142 @@
+"""Input checks shared by the LIME steps: clear errors that name the argument and the fix.
+
+Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MIN_SIDE", "check_image", "check_predictions", "check_segments"]
+
+MIN_SIDE = 8
+
+
+def check_image(image: Any, name: str = "image") -> np.ndarray:
+    """Validate an image and return it as ``(H, W, 3)``, uint8 or float in [0, 1].
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+
+    Conversions (documented, never silent about anything ambiguous):
+
+    - 2-D ``(H, W)`` grayscale is repeated to three channels;
+    - RGBA ``(H, W, 4)`` is composited over white using its alpha channel.
+
+    Raises
+    ------
+    TypeError
+        Not a numpy array; integer types other than uint8; booleans.
+    ValueError
+        ``(H, W, 1)``, channels-first ``(3, H, W)``, other channel counts, non-finite values,
+        floats outside [0, 1], images smaller than 8 x 8.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array (H, W, 3), got {type(image).__name__}. "
+            "Fix: np.asarray(your_image), or helpers.data.load_image(...)."
+        )
+    a = image
+    if a.dtype == bool or (np.issubdtype(a.dtype, np.integer) and a.dtype != np.uint8):
+        raise TypeError(
+            f"{name} has dtype {a.dtype}; integer images must be uint8 (0..255) and float "
+            "images in [0, 1]. Fix: image.astype(np.uint8) if its values are 0..255, or divide "
+            "by the maximum value to get floats in [0, 1]."
+        )
+    if not (a.dtype == np.uint8 or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(f"{name} has unsupported dtype {a.dtype}; use uint8 or float.")
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"{name} has shape {a.shape}, which looks channels-first (C, H, W). "
+            f"Fix: np.moveaxis({name}, 0, -1) to get (H, W, C)."
+        )
+    if a.ndim == 3 and a.shape[2] == 1:
+        raise ValueError(
+            f"{name} has shape {a.shape}: one channel last. Fix: pass {name}[..., 0] (it is "
+            "treated as grayscale) or np.repeat(image, 3, axis=-1)."
+        )
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ValueError(
+            f"{name} must be (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) grayscale; "
+            f"got shape {a.shape}."
+        )
+    if min(a.shape[:2]) < MIN_SIDE:
+        raise ValueError(
+            f"{name} is {a.shape[0]} x {a.shape[1]} pixels; LIME needs at least "
+            f"{MIN_SIDE} x {MIN_SIDE}. Fix: use a larger image (or upsample it)."
+        )
+    if np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or infinite values. Fix: clean or clip it.")
+        if a.min() < 0.0 or a.max() > 1.0:
+            raise ValueError(
+                f"Float {name} has values in [{a.min():.4g}, {a.max():.4g}], outside [0, 1]. "
+                "Fix: divide 0..255 images by 255, or pass them as uint8."
+            )
+    if a.ndim == 2:
+        return np.repeat(a[..., None], 3, axis=2)
+    if a.shape[2] == 4:
+        if a.dtype == np.uint8:
+            from .data import to_rgb_uint8
+
+            return to_rgb_uint8(a)
+        alpha = a[..., 3:]
+        return (a[..., :3] * alpha + (1.0 - alpha)).astype(a.dtype)
+    return a
+
+
+def check_segments(segments: Any, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Validate a segmentation: integer ``(H, W)`` matching the image, at least 2 superpixels.
+
+    Introduced in ``notebooks/01_superpixels.ipynb``.
+    """
+    if not isinstance(segments, np.ndarray):
+        raise TypeError(
+            f"segments must be a numpy integer array (H, W), got {type(segments).__name__}."
+        )
+    if not np.issubdtype(segments.dtype, np.integer):
+        raise TypeError(
+            f"segments must hold integer labels, got dtype {segments.dtype}. "
+            "Fix: segments.astype(int) if the values are whole numbers."
+        )
+    if segments.shape != tuple(image_shape[:2]):
+        raise ValueError(
+            f"segments has shape {segments.shape} but the image is {tuple(image_shape[:2])}. "
+            "Fix: segment the same image you explain (helpers.segmentation.segment(image))."
+        )
+    if np.unique(segments).size < 2:
+        raise ValueError(
+            "segments has a single superpixel, so there is nothing to switch on and off. "
+            "Fix: use a finer segmentation (e.g. smaller kernel_size / more n_segments)."
+        )
+    return segments
+
+
+def check_predictions(predictions: Any, batch_len: int, num_classes: int | None) -> np.ndarray:
+    """Validate one batch of classifier output: ``(batch_len, K)`` finite numbers.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
+    p = np.asarray(predictions)
+    if p.ndim != 2:
+        raise ValueError(
+            f"classifier_fn must return a 2-D array (batch, classes); got shape {p.shape}. "
+            "Fix: return probabilities per class, e.g. model.predict(x) of shape (B, K); "
+            "for a single score use np.stack([1 - s, s], axis=1)."
+        )
+    if p.shape[0] != batch_len:
+        raise ValueError(
+            f"classifier_fn returned {p.shape[0]} rows for a batch of {batch_len} images. "
+            "Fix: return exactly one row of class scores per input image."
+        )
+    if num_classes is not None and p.shape[1] != num_classes:
+        raise ValueError(
+            f"classifier_fn returned {p.shape[1]} classes, earlier batches had {num_classes}."
+        )
+    if not np.issubdtype(p.dtype, np.number) or not np.isfinite(p).all():
+        raise ValueError(
+            "classifier_fn returned NaN, infinite or non-numeric values. Fix: check the model "
+            "and its preprocessing on these images (e.g. a division by zero)."
+        )
+    return p

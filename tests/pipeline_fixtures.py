@@ -1,0 +1,57 @@
+"""Small images, segmentations and cheap deterministic models for the pipeline tests."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.transform import resize
+
+from helpers import data
+
+_W = np.random.default_rng(2016).normal(size=(12, 6)) * 6.0
+
+
+def small(name: str, height: int) -> np.ndarray:
+    """A registry image downscaled to ``height`` rows, uint8 RGB."""
+    image = data.load_image(name)
+    width = round(image.shape[1] * height / image.shape[0])
+    out = resize(image, (height, width), order=1, anti_aliasing=True, preserve_range=True)
+    return np.round(out).astype(np.uint8)
+
+
+def quadrant_softmax(images: np.ndarray) -> np.ndarray:
+    """A fixed 6-class softmax over the mean colour of each image quadrant."""
+    x = np.asarray(images, dtype=np.float64)
+    if images.dtype == np.uint8:
+        x = x / 255.0
+    h, w = x.shape[1] // 2, x.shape[2] // 2
+    quads = [x[:, :h, :w], x[:, :h, w:], x[:, h:, :w], x[:, h:, w:]]
+    feats = np.concatenate([q.mean(axis=(1, 2)) for q in quads], axis=1)
+    logits = feats @ _W
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class FixedMasks(np.random.RandomState):
+    """A RandomState whose ``randint`` hands lime our masks (everything else unchanged)."""
+
+    def __init__(self, masks: np.ndarray):
+        super().__init__(0)
+        self._masks = np.asarray(masks, dtype=np.int64)
+
+    def randint(self, low, high=None, size=None, dtype=int):
+        if size is None:
+            return super().randint(low, high)
+        assert size == self._masks.size
+        return self._masks.reshape(-1).copy()
+
+
+def lime_explainer(masks: np.ndarray, **kwargs):
+    """A LimeImageExplainer that uses ``masks`` as its samples."""
+    from lime.lime_image import LimeImageExplainer
+
+    explainer = LimeImageExplainer(**kwargs)
+    fixed = FixedMasks(masks)
+    explainer.random_state = fixed
+    explainer.base.random_state = fixed
+    return explainer
