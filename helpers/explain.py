@@ -29,7 +29,7 @@ import numpy as np
 from .kernels import cosine_distance, exponential_kernel
 from .perturbation import perturb_batches, sample_masks
 from .segmentation import relabel, segment
-from .surrogates import SURROGATES, fit_surrogate
+from .surrogates import SURROGATES, SurrogateFit, fit_surrogate
 from .validation import check_image, check_predictions, check_segments
 
 __all__ = ["ConstantPredictionWarning", "Explanation", "explain"]
@@ -412,7 +412,18 @@ def explain(
                 ConstantPredictionWarning,
                 stacklevel=2,
             )
-        fit = fit_surrogate(samples, target, weights, method=surrogate, num_features=num_features)
+            # Exactly zero weights, a surrogate that predicts the constant (R² = 1 as sklearn).
+            fit = SurrogateFit(
+                coef=np.zeros(num_segments),
+                intercept=float(target[0]),
+                score=1.0,
+                local_pred=float(target[0]),
+                selected=np.arange(num_segments),
+            )
+        else:
+            fit = fit_surrogate(
+                samples, target, weights, method=surrogate, num_features=num_features
+            )
         coef[label], intercept[label] = fit.coef, fit.intercept
         score[label], local_pred[label] = fit.score, fit.local_pred
         selected[str(label)] = fit.selected.tolist()

@@ -145,6 +145,9 @@ def test_forward_selection_and_ols_agree_with_lime_and_sklearn(cases):
     fit = surrogates.fit_surrogate(masks, y, w, method="forward_selection", num_features=4)
     assert fit.selected.tolist() == [int(j) for j in used]
     np.testing.assert_allclose(fit.coef, coef, atol=1e-8)
+    assert fit.intercept == pytest.approx(intercept, abs=1e-8)
+    assert fit.score == pytest.approx(score, abs=1e-8)
+    assert fit.local_pred == pytest.approx(local_pred, abs=1e-8)
     ols = surrogates.fit_surrogate(masks, y, w, method="ols")
     ref = LinearRegression().fit(masks, y, sample_weight=w)
     np.testing.assert_allclose(ols.coef, ref.coef_, atol=1e-8)
