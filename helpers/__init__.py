@@ -3,9 +3,16 @@
 One module per LIME step, each introduced by a notebook:
 
 - :mod:`helpers.data` — hash-pinned data files, offline directory, images (00)
-- :mod:`helpers.models` — InceptionV3 (real or explicitly untrained), classifier function (00, 03)
 - :mod:`helpers.environment` — environment report for the setup notebook (00)
 - :mod:`helpers.plotting` — figures shown and saved under ``build/figures`` (00)
+- :mod:`helpers.segmentation` — superpixels, labels ``0..S-1`` (01)
+- :mod:`helpers.perturbation` — masks and perturbed images, vectorized and streamed (02)
+- :mod:`helpers.models` — InceptionV3 (real or explicitly untrained), classifier function (00, 03)
+- :mod:`helpers.kernels` — cosine distance and the exponential kernel (04)
+- :mod:`helpers.surrogates` — ridge, K-LASSO, forward selection, OLS (05)
+- :mod:`helpers.explain` — the whole pipeline and :class:`~helpers.explain.Explanation` (06)
+- :mod:`helpers.toy_models` — ground-truth classifiers whose evidence is known (06)
+- :mod:`helpers.validation` — input checks with clear errors (06)
 
 Importing :mod:`helpers` does no I/O and changes no global settings; TensorFlow is imported
 only by the functions that need it.
