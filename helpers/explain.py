@@ -19,7 +19,7 @@ import os
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _prefetched(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Build the next batch in a worker thread while the caller runs the model on this one.
+
+    numpy and TensorFlow release the GIL for their heavy work, so perturbing and inference
+    overlap; at most two batches exist at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="perturb") as pool:
+        future = pool.submit(next, batches, None)
+        while (batch := future.result()) is not None:
+            future = pool.submit(next, batches, None)
+            yield batch
+
+
 def predict_samples(
     image: np.ndarray,
     segments: np.ndarray,
@@ -249,27 +264,51 @@ def predict_samples(
     hide_color: Any = None,
     batch_size: int = 32,
     progress: bool = True,
+    cache: bool | None = None,
 ) -> np.ndarray:
     """The classifier's output on every perturbed image, streamed batch by batch.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Introduced in ``notebooks/03_inception_predictions.ipynb``. The next batch is perturbed
+    while the model works on the current one. With ``cache`` (or
+    ``LIME_TUTORIAL_PREDICTION_CACHE=1``) and a classifier that has a ``fingerprint`` (as
+    :func:`helpers.models.classifier_fn` gives), predictions are reused across runs.
 
     Returns
     -------
     numpy.ndarray
-        ``(N, K)`` predictions; only the masks and this array grow with ``N``.
+        ``(N, K)`` float64 predictions; only the masks and this array grow with ``N``.
     """
     from tqdm.auto import tqdm
+
+    from . import cache as prediction_cache
+
+    key = None
+    if prediction_cache.cache_enabled(cache):
+        identity = prediction_cache.classifier_identity(classifier_fn)
+        if identity is None:
+            message = (
+                "The prediction cache needs to identify the model: give classifier_fn a "
+                "'fingerprint' attribute (helpers.models.classifier_fn does)."
+            )
+            if cache:
+                raise ValueError(message)
+            warnings.warn(message + " Predictions are not cached.", stacklevel=2)
+        else:
+            key = prediction_cache.prediction_key(
+                identity, image, segments, samples, hide_color, batch_size
+            )
+            cached = prediction_cache.load(key)
+            if cached is not None and cached.shape[0] == len(samples):
+                return cached
 
     n = len(samples)
     predictions = None
     batches = perturb_batches(
         image, segments, samples, hide_color=hide_color, batch_size=batch_size
     )
-    n_batches = -(-n // batch_size)
     with tqdm(total=n, disable=not progress, desc="model calls", unit="img") as bar:
-        for i, batch in enumerate(batches):
-            start = i * batch_size
+        start = 0
+        for batch in _prefetched(batches):
             out = check_predictions(
                 classifier_fn(batch),
                 len(batch),
@@ -278,8 +317,11 @@ def predict_samples(
             if predictions is None:
                 predictions = np.empty((n, out.shape[1]), dtype=np.float64)
             predictions[start : start + len(batch)] = out
+            start += len(batch)
             bar.update(len(batch))
-    assert predictions is not None and i == n_batches - 1
+    assert predictions is not None and start == n
+    if key is not None:
+        prediction_cache.store(key, predictions)
     return predictions
 
 
@@ -301,6 +343,7 @@ def explain(
     batch_size: int = 32,
     random_state: int | np.random.Generator | None = None,
     progress: bool = True,
+    cache: bool | None = None,
 ) -> Explanation:
     """Explain ``classifier_fn``'s prediction on ``image`` with LIME.
 
@@ -336,6 +379,9 @@ def explain(
         records it in ``Explanation.params["seed"]``, so every explanation can be repeated.
     progress
         Show a progress bar over the model calls.
+    cache
+        Reuse predictions stored by an earlier identical run (see :mod:`helpers.cache`);
+        ``None`` follows ``LIME_TUTORIAL_PREDICTION_CACHE``.
     """
     image = check_image(image)
     rng, seed = _seed_from(random_state)
@@ -382,7 +428,7 @@ def explain(
 
     predictions = predict_samples(
         image, segments, samples, classifier_fn,
-        hide_color=hide_color, batch_size=int(batch_size), progress=progress,
+        hide_color=hide_color, batch_size=int(batch_size), progress=progress, cache=cache,
     )  # fmt: skip
     num_classes = predictions.shape[1]
     if labels is not None:

@@ -276,7 +276,17 @@ def classifier_fn(model: Any, *, batch_size: int = 32) -> Callable[[np.ndarray],
             return np.zeros((0, model.output_shape[-1]))
         return np.concatenate(outputs).astype(np.float64)
 
+    fingerprint: list[str] = []
+
+    def model_identity() -> str:
+        """Hash of the weights and of the input pipeline (computed once, on first use)."""
+        if not fingerprint:
+            name = getattr(preprocess, "__module__", "") + "." + getattr(preprocess, "__name__", "")
+            fingerprint.append(f"{model_fingerprint(model)}:{size}:{name}")
+        return fingerprint[0]
+
     predict.batch_size = batch_size
     predict.model = model
+    predict.fingerprint = model_identity
     predict.untrained = bool(getattr(model, "untrained", False))
     return predict
