@@ -11,6 +11,18 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 BUILD := build
 NB_TIMEOUT ?= 3600
 
+# Notebooks run with their own folder as working directory: make relative paths absolute,
+# so that `LIME_TUTORIAL_DATA=../shared/data make run` means the same everywhere.
+ifneq ($(strip $(LIME_TUTORIAL_DATA)),)
+export LIME_TUTORIAL_DATA := $(abspath $(LIME_TUTORIAL_DATA))
+endif
+ifneq ($(strip $(LIME_TUTORIAL_CACHE)),)
+export LIME_TUTORIAL_CACHE := $(abspath $(LIME_TUTORIAL_CACHE))
+endif
+ifneq ($(strip $(KERAS_HOME)),)
+export KERAS_HOME := $(abspath $(KERAS_HOME))
+endif
+
 .PHONY: help setup data run test lint bench clean
 
 help:

@@ -1,0 +1,189 @@
+"""Benchmark: what an explanation costs beyond the model calls it needs.
+
+Run: ``make bench`` (or ``.venv/bin/python benchmarks/bench_explain.py [--quick]``).
+
+In one run, on the same 299 x 299 image, segments and samples, with the seeded untrained
+InceptionV3 (speed does not depend on the weight values), it measures
+
+(a) the floor: inference alone on the N perturbed images, through the compiled
+    ``helpers.models.classifier_fn`` (images built beforehand, not timed);
+(b) ``helpers.explain.explain`` end to end (perturbing, inference, kernel, surrogates);
+(c) ``lime`` 0.2.0.1 ``explain_instance`` with its defaults (``batch_size=10``) and
+    ``model.predict`` as the classifier, the way its tutorial calls it;
+
+and prints medians over repeats, the ratios b/a and b/c, a warm prediction-cache re-run,
+peak RSS, and the memory of ``explain`` at N = 1 000 vs 10 000 with a cheap classifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _image() -> np.ndarray:
+    from skimage.transform import resize
+
+    from helpers import data
+
+    try:
+        frog = data.load_image("red_eyed_tree_frog.jpg")
+    except data.DataFileError:  # the benchmark's speed does not depend on the picture
+        frog = np.random.default_rng(0).integers(0, 256, size=(600, 800, 3), dtype=np.uint8)
+    out = resize(frog, (299, 299), order=1, anti_aliasing=True, preserve_range=True)
+    return np.round(out).astype(np.uint8)
+
+
+class _FixedMasks(np.random.RandomState):
+    """Hands lime our masks, so that all three measurements use the same samples."""
+
+    def __init__(self, masks):
+        super().__init__(0)
+        self._masks = np.asarray(masks, dtype=np.int64)
+
+    def randint(self, low, high=None, size=None, dtype=int):
+        if size is None:
+            return super().randint(low, high)
+        return self._masks.reshape(-1).copy()
+
+
+def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+_PEAK = textwrap.dedent(
+    """
+    import resource, sys, numpy as np
+    from helpers import explain, segmentation
+    image = np.random.default_rng(0).integers(0, 256, size=(299, 299, 3), dtype=np.uint8)
+    segments = segmentation.segment(image, "grid", n_rows=10, n_cols=10)
+    def model(x):
+        return x.reshape(len(x), -1, 3).mean(axis=1) / 255.0
+    explain.explain(image, model, segments=segments, num_samples=int(sys.argv[1]),
+                    batch_size=32, random_state=0, progress=False)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+)
+
+
+def _peak_rss_mb(n: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(n)], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="samples per explanation")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--quick", action="store_true", help="CI mode: N=64, one repeat")
+    parser.add_argument("--skip-lime", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.repeats = 64, 1
+
+    from helpers import explain as ex
+    from helpers import models, perturbation, segmentation
+
+    print(f"# bench_explain  N={args.n}  repeats={args.repeats}  batch={args.batch_size}")
+    print(f"# {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}")
+    image = _image()
+    segments = segmentation.segment(image)
+    S = int(segments.max()) + 1
+    masks = perturbation.sample_masks(args.n, S, np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", models.UntrainedWeightsWarning)
+        model = models.load_inception_v3("untrained", seed=0)
+    predict = models.classifier_fn(model, batch_size=args.batch_size)
+    print(f"# image 299x299, quickshift superpixels S={S}")
+
+    # (a) the floor: inference only, images built beforehand.
+    batches = list(perturbation.perturb_batches(image, segments, masks, batch_size=args.batch_size))
+    predict(batches[0])  # trace once
+
+    def floor():
+        for batch in batches:
+            predict(batch)
+
+    a, a_all = _median_time(floor, args.repeats)
+    batches.clear()  # free the images before the next measurements
+
+    # (b) helpers.explain end to end.
+    def ours():
+        ex.explain(image, predict, segments=segments, samples=masks,
+                   batch_size=args.batch_size, progress=False)  # fmt: skip
+
+    b, b_all = _median_time(ours, args.repeats)
+    print(f"(a) floor: inference only       {a:8.2f} s  ({args.n / a:5.1f} img/s)  {a_all}")
+    print(f"(b) helpers.explain             {b:8.2f} s  ({args.n / b:5.1f} img/s)  {b_all}")
+    print(f"    b/a = {b / a:.3f}   (target <= 1.05)")
+
+    # (c) lime with its defaults and model.predict.
+    if not args.skip_lime:
+        from keras.applications.inception_v3 import preprocess_input
+        from lime.lime_image import LimeImageExplainer
+
+        def lime_predict(images):
+            return model.predict(preprocess_input(images.astype(np.float32)), verbose=0)
+
+        def theirs():
+            explainer = LimeImageExplainer()
+            explainer.random_state = explainer.base.random_state = _FixedMasks(masks)
+            explainer.explain_instance(
+                image, lime_predict, top_labels=5, num_samples=args.n,
+                segmentation_fn=lambda _: segments, random_seed=0,
+            )  # fmt: skip
+
+        import contextlib
+        import io
+
+        with contextlib.redirect_stderr(io.StringIO()):  # lime's per-sample tqdm bar
+            c, c_all = _median_time(theirs, args.repeats)
+        print(f"(c) lime explain_instance       {c:8.2f} s  ({args.n / c:5.1f} img/s)  {c_all}")
+        print(f"    b/c = {b / c:.3f}   (target <= 0.75)")
+
+    # Warm prediction cache.
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LIME_TUTORIAL_CACHE"] = tmp
+        ex.explain(image, predict, segments=segments, samples=masks,
+                   batch_size=args.batch_size, progress=False, cache=True)  # fmt: skip
+        warm, _ = _median_time(
+            lambda: ex.explain(image, predict, segments=segments, samples=masks,
+                               batch_size=args.batch_size, progress=False, cache=True),
+            max(args.repeats, 1),
+        )  # fmt: skip
+    print(f"warm cache re-run               {warm:8.3f} s   (target <= 2 s)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process        {peak:8.0f} MB")
+
+    n_small, n_large = (200, 2000) if args.quick else (1000, 10000)
+    small, large = _peak_rss_mb(n_small), _peak_rss_mb(n_large)
+    print(
+        f"memory, cheap classifier: N={n_small}: {small:.0f} MB, N={n_large}: {large:.0f} MB, "
+        f"growth {large - small:.0f} MB (target <= 100 MB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
