@@ -56,8 +56,9 @@ run: data
 	$(BIN)/jupyter nbconvert --to html --output-dir $(BUILD)/html $(BUILD)/notebooks/*.ipynb
 	@echo "Executed notebooks: $(BUILD)/notebooks  HTML: $(BUILD)/html  figures: $(BUILD)/figures"
 
+# LIME_TUTORIAL_QUICK: notebooks use fewer samples on InceptionV3 (CI time); make run uses all.
 test: data
-	MPLBACKEND=Agg $(BIN)/python -m pytest
+	LIME_TUTORIAL_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/python -m pip install --quiet ruff

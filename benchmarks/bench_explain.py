@@ -47,19 +47,6 @@ def _image() -> np.ndarray:
     return np.round(out).astype(np.uint8)
 
 
-class _FixedMasks(np.random.RandomState):
-    """Hands lime our masks, so that all three measurements use the same samples."""
-
-    def __init__(self, masks):
-        super().__init__(0)
-        self._masks = np.asarray(masks, dtype=np.int64)
-
-    def randint(self, low, high=None, size=None, dtype=int):
-        if size is None:
-            return super().randint(low, high)
-        return self._masks.reshape(-1).copy()
-
-
 def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
     times = []
     for _ in range(repeats):
@@ -141,18 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     # (c) lime with its defaults and model.predict.
     if not args.skip_lime:
         from keras.applications.inception_v3 import preprocess_input
-        from lime.lime_image import LimeImageExplainer
+
+        from helpers.reference import lime_explain_with_samples
 
         def lime_predict(images):
             return model.predict(preprocess_input(images.astype(np.float32)), verbose=0)
 
         def theirs():
-            explainer = LimeImageExplainer()
-            explainer.random_state = explainer.base.random_state = _FixedMasks(masks)
-            explainer.explain_instance(
-                image, lime_predict, top_labels=5, num_samples=args.n,
-                segmentation_fn=lambda _: segments, random_seed=0,
-            )  # fmt: skip
+            lime_explain_with_samples(image, lime_predict, segments, masks, top_labels=5)
 
         import contextlib
         import io

@@ -43,6 +43,7 @@ __all__ = [
     "load_image",
     "paper_figure4_input",
     "registry",
+    "resize_image",
     "to_rgb_uint8",
 ]
 
@@ -349,7 +350,22 @@ def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def load_image(name: str) -> np.ndarray:
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an RGB ``uint8`` image to ``size = (height, width)`` with PIL's bilinear filter.
+
+    Introduced in ``notebooks/01_superpixels.ipynb``. The aspect ratio is not kept (as
+    ``keras.utils.load_img(target_size=...)`` does not keep it): InceptionV3 sees 299 x 299.
+    """
+    from PIL import Image
+
+    height, width = int(size[0]), int(size[1])
+    if height < 1 or width < 1:
+        raise ValueError(f"size must be two positive integers (height, width), got {size!r}.")
+    resized = Image.fromarray(to_rgb_uint8(image)).resize((width, height), Image.BILINEAR)
+    return np.asarray(resized)
+
+
+def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
     """Load a registry image as an ``(H, W, 3) uint8`` RGB array.
 
     Introduced in ``notebooks/00_setup.ipynb``. Grayscale images are repeated to three
@@ -359,6 +375,8 @@ def load_image(name: str) -> np.ndarray:
     ----------
     name
         ``"images/cat_mouse.jpg"`` or just ``"cat_mouse.jpg"``.
+    size
+        ``(height, width)`` to resize to (:func:`resize_image`), e.g. ``(299, 299)``.
     """
     from PIL import Image
 
@@ -370,7 +388,8 @@ def load_image(name: str) -> np.ndarray:
         elif im.mode not in ("L", "RGB", "RGBA", "I;16", "1"):
             im = im.convert("RGB")
         array = np.asarray(im)
-    return to_rgb_uint8(array)
+    rgb = to_rgb_uint8(array)
+    return rgb if size is None else resize_image(rgb, size)
 
 
 def paper_figure4_input() -> np.ndarray:

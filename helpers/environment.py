@@ -5,6 +5,7 @@ Introduced in ``notebooks/00_setup.ipynb``.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from importlib import metadata
@@ -12,7 +13,16 @@ from importlib import metadata
 from .data import DATA_ENV, data_dir, data_status, keras_home
 from .models import INCEPTION_WEIGHTS, UNTRAINED_ENV, untrained_opt_in
 
-__all__ = ["REQUIRED_PACKAGES", "environment_report", "package_versions", "weights_status"]
+__all__ = [
+    "QUICK_ENV",
+    "REQUIRED_PACKAGES",
+    "environment_report",
+    "package_versions",
+    "sample_budget",
+    "weights_status",
+]
+
+QUICK_ENV = "LIME_TUTORIAL_QUICK"
 
 REQUIRED_PACKAGES = (
     "numpy",
@@ -27,6 +37,16 @@ REQUIRED_PACKAGES = (
     "tqdm",
     "keras",
 )
+
+
+def sample_budget(full: int, quick: int) -> int:
+    """Number of LIME samples for expensive models: ``full``, or ``quick`` under test.
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``. ``make test`` sets
+    ``LIME_TUTORIAL_QUICK=1`` so the notebooks fit CI's time; ``make run`` uses ``full``.
+    """
+    quick_mode = os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return int(quick) if quick_mode else int(full)
 
 
 def package_versions() -> dict[str, str | None]:

@@ -6,6 +6,7 @@ import numpy as np
 from skimage.transform import resize
 
 from helpers import data
+from helpers.reference import FixedMasks
 
 _W = np.random.default_rng(2016).normal(size=(12, 6)) * 6.0
 
@@ -30,20 +31,6 @@ def quadrant_softmax(images: np.ndarray) -> np.ndarray:
     logits -= logits.max(axis=1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(axis=1, keepdims=True)
-
-
-class FixedMasks(np.random.RandomState):
-    """A RandomState whose ``randint`` hands lime our masks (everything else unchanged)."""
-
-    def __init__(self, masks: np.ndarray):
-        super().__init__(0)
-        self._masks = np.asarray(masks, dtype=np.int64)
-
-    def randint(self, low, high=None, size=None, dtype=int):
-        if size is None:
-            return super().randint(low, high)
-        assert size == self._masks.size
-        return self._masks.reshape(-1).copy()
 
 
 def lime_explainer(masks: np.ndarray, **kwargs):

@@ -187,3 +187,12 @@ def test_data_cli_fetches_and_reports(offline_data, capsys):
     out = capsys.readouterr().out
     for path in SOURCES_SHA256:
         assert f"ok       {path}" in out
+
+
+def test_load_image_resized_for_inception(offline_data):
+    frog = data.load_image("red_eyed_tree_frog.jpg", size=(299, 299))
+    assert frog.shape == (299, 299, 3) and frog.dtype == np.uint8
+    flat = data.resize_image(np.full((10, 20, 3), 77, np.uint8), (5, 4))
+    assert flat.shape == (5, 4, 3) and (flat == 77).all()
+    with pytest.raises(ValueError, match="positive"):
+        data.resize_image(frog, (0, 10))
