@@ -1,0 +1,68 @@
+"""The numbers behind the notebooks' figures (nbval does not compare images)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.segmentation import quickshift
+
+from helpers import data, kernels, perturbation, segmentation
+
+
+@pytest.fixture(scope="module")
+def images(data_root):
+    import os
+
+    os.environ.setdefault("LIME_TUTORIAL_DATA", str(data_root))
+    return {
+        "frog": data.load_image("red_eyed_tree_frog.jpg", size=(299, 299)),
+        "cat": data.load_image("cat_mouse.jpg", size=(299, 299)),
+    }
+
+
+# 01_superpixels: segment counts for fixed parameters and seed 0 (scikit-image 0.26).
+EXPECTED_COUNTS = {
+    ("frog", "quickshift"): 57,
+    ("frog", "slic"): 81,
+    ("frog", "felzenszwalb"): 185,
+    ("frog", "grid"): 64,
+    ("cat", "quickshift"): 54,
+    ("cat", "slic"): 53,
+    ("cat", "felzenszwalb"): 231,
+    ("cat", "grid"): 64,
+}
+PARAMS = {"quickshift": {}, "slic": {"n_segments": 100}, "felzenszwalb": {}, "grid": {"n_rows": 8}}
+
+
+@pytest.mark.parametrize(("name", "method"), list(EXPECTED_COUNTS))
+def test_01_segment_counts(images, name, method):
+    s = segmentation.segment(images[name], method, seed=0, **PARAMS[method])
+    assert s.max() + 1 == EXPECTED_COUNTS[(name, method)]
+
+
+def test_01_model_input_segments_differently(images):
+    frog = images["frog"]
+    on_input = segmentation.relabel(
+        quickshift(frog / 127.5 - 1.0, kernel_size=4, max_dist=200, ratio=0.2)
+    )
+    assert on_input.max() + 1 == 55
+    assert not np.array_equal(on_input, segmentation.segment(frog, seed=0))
+
+
+def test_04_weights_at_default_width(images):
+    segments = segmentation.segment(images["frog"], seed=0)
+    masks = perturbation.sample_masks(1000, segments.max() + 1, np.random.default_rng(0))
+    w = kernels.exponential_kernel(kernels.cosine_distance(masks), 0.25)[1:]
+    share = np.mean((w >= 0.3) & (w <= 0.7))
+    assert share > 0.9
+    assert 0.45 < np.median(w) < 0.55  # exp(-(1 - sqrt(1/2))**2 / (2 * 0.25**2)) = 0.503
+
+
+def test_02_fills_change_the_image_by_known_amounts(images):
+    frog = images["frog"]
+    segments = segmentation.segment(frog, seed=0)
+    change = {
+        name: np.abs(perturbation.hidden_image(frog, segments, hide).astype(int) - frog).mean()
+        for name, hide in {"mean": None, "gray": 128, "black": 0}.items()
+    }
+    assert change["mean"] < change["gray"] < change["black"]
