@@ -30,6 +30,7 @@ __all__ = [
     "WeightsUnavailableError",
     "classifier_fn",
     "decode_predictions",
+    "display_untrained_banner",
     "imagenet_class_names",
     "load_inception_v3",
     "model_fingerprint",
@@ -69,6 +70,21 @@ def untrained_banner(model: Any) -> str:
         return ""
     bar = "!" * 78
     return f"{bar}\n!!  {UNTRAINED_MESSAGE}\n{bar}"
+
+
+def display_untrained_banner(model: Any) -> bool:
+    """In a notebook, show the untrained warning in large red text; ``True`` if shown.
+
+    Introduced in ``notebooks/07_paper_figures.ipynb``. Does nothing for real weights.
+    """
+    if not getattr(model, "untrained", False):
+        return False
+    from IPython.display import HTML, display
+
+    display(
+        HTML(f'<h2 style="color:#c00; border:3px solid #c00; padding:8px">{UNTRAINED_MESSAGE}</h2>')
+    )
+    return True
 
 
 def _seeded_reinitialize(model: Any, seed: int) -> None:

@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIGURES_ENV", "figures_dir", "save_figure"]
+__all__ = ["FIGURES_ENV", "PAPER_GRAY", "figures_dir", "gray_out", "save_figure"]
+
+PAPER_GRAY = 154  # the gray of the hidden parts in the paper's Figure 4
 
 FIGURES_ENV = "LIME_TUTORIAL_FIGURES"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -47,3 +49,16 @@ def save_figure(fig: Any, name: str, *, dpi: int = 120) -> Path | None:
     fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     os.replace(tmp, path)
     return path
+
+
+def gray_out(explanation: Any, label: int, num_features: int = 5, gray: int = PAPER_GRAY) -> Any:
+    """The paper's figure style: the top positive superpixels of ``label``, the rest gray.
+
+    Introduced in ``notebooks/07_paper_figures.ipynb``.
+    """
+    import numpy as np
+
+    mask = explanation.mask(label, num_features=num_features, positive_only=True)
+    image = np.asarray(explanation.image)
+    fill = gray if image.dtype == np.uint8 else gray / 255.0
+    return np.where(mask[..., None] > 0, image, fill).astype(image.dtype)

@@ -22,3 +22,22 @@ def test_save_figure_writes_png_only_when_a_dir_is_set(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="Figure name"):
         plotting.save_figure(fig, "../escape")
     plt.close(fig)
+
+
+def test_gray_out_keeps_top_positive_superpixels():
+    import numpy as np
+
+    from helpers.explain import explain
+    from helpers.segmentation import grid_segments
+
+    image = np.full((8, 8, 3), 10, np.uint8)
+    segments = grid_segments((8, 8), 2, 2)
+
+    def model(x):  # only the top-left cell matters, positively
+        s = (x[:, :4, :4] == 10).mean(axis=(1, 2, 3))
+        return np.stack([1 - s, s], axis=1)
+
+    e = explain(image, model, segments=segments, labels=[1], hide_color=200,
+                num_samples=40, random_state=0, progress=False)  # fmt: skip
+    out = plotting.gray_out(e, 1, num_features=1)
+    assert (out[:4, :4] == 10).all() and (out[4:] == plotting.PAPER_GRAY).all()
