@@ -22,10 +22,7 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
-import textwrap
 import time
 import warnings
 
@@ -56,28 +53,6 @@ def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-_PEAK = textwrap.dedent(
-    """
-    import resource, sys, numpy as np
-    from helpers import explain, segmentation
-    image = np.random.default_rng(0).integers(0, 256, size=(299, 299, 3), dtype=np.uint8)
-    segments = segmentation.segment(image, "grid", n_rows=10, n_cols=10)
-    def model(x):
-        return x.reshape(len(x), -1, 3).mean(axis=1) / 255.0
-    explain.explain(image, model, segments=segments, num_samples=int(sys.argv[1]),
-                    batch_size=32, random_state=0, progress=False)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    """
-)
-
-
-def _peak_rss_mb(n: int) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", _PEAK, str(n)], capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.split()[-1]) / 1024
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="samples per explanation")
@@ -91,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers import explain as ex
     from helpers import models, perturbation, segmentation
+    from helpers.profiling import peak_rss_of_explain
 
     print(f"# bench_explain  N={args.n}  repeats={args.repeats}  batch={args.batch_size}")
     print(f"# {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}")
@@ -160,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS of this process        {peak:8.0f} MB")
 
     n_small, n_large = (200, 2000) if args.quick else (1000, 10000)
-    small, large = _peak_rss_mb(n_small), _peak_rss_mb(n_large)
+    small, large = peak_rss_of_explain(n_small), peak_rss_of_explain(n_large)
     print(
         f"memory, cheap classifier: N={n_small}: {small:.0f} MB, N={n_large}: {large:.0f} MB, "
         f"growth {large - small:.0f} MB (target <= 100 MB)"

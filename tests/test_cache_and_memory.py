@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
 from helpers import explain as ex
 from helpers import segmentation
+from helpers.profiling import peak_rss_of_explain
 
 IMG = np.random.default_rng(0).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
 SEG = segmentation.grid_segments((32, 32), 4, 4)
@@ -122,30 +119,8 @@ def test_classifier_fn_fingerprint_identifies_weights(untrained_inception):
     assert len(a.split(":")[0]) == 64
 
 
-PEAK = textwrap.dedent(
-    """
-    import resource, sys, numpy as np
-    from helpers import explain, segmentation
-    image = np.random.default_rng(0).integers(0, 256, size=(299, 299, 3), dtype=np.uint8)
-    segments = segmentation.segment(image, "grid", n_rows=10, n_cols=10)
-    def model(x):
-        return x.reshape(len(x), -1, 3).mean(axis=1) / 255.0
-    explain.explain(image, model, segments=segments, num_samples=int(sys.argv[1]),
-                    batch_size=32, random_state=0, progress=False)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    """
-)
-
-
-def _peak_mb(n: int) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", PEAK, str(n)], capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.split()[-1]) / 1024
-
-
 def test_peak_memory_does_not_grow_with_the_number_of_samples():
     """10x the samples costs only the masks and predictions (well under 100 MB)."""
-    small, large = _peak_mb(1000), _peak_mb(10000)
+    small, large = peak_rss_of_explain(1000), peak_rss_of_explain(10000)
     # Materialising 10 000 perturbed 299x299 images would take 2.7 GB.
     assert large - small < 100, (small, large)

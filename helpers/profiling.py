@@ -1,0 +1,43 @@
+"""Measuring what an explanation costs: peak memory in a fresh process.
+
+Used by
+``benchmarks/bench_explain.py`` and the tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+__all__ = ["peak_rss_of_explain"]
+
+_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys, numpy as np
+    from helpers import explain, segmentation
+    n, size, batch = (int(v) for v in sys.argv[1:4])
+    image = np.random.default_rng(0).integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+    segments = segmentation.segment(image, "grid", n_rows=10, n_cols=10)
+    def model(x):  # a cheap classifier: 3 "classes" from the mean colour
+        return x.reshape(len(x), -1, 3).mean(axis=1) / 255.0
+    explain.explain(image, model, segments=segments, num_samples=n, batch_size=batch,
+                    random_state=0, progress=False)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+)
+
+
+def peak_rss_of_explain(num_samples: int, *, size: int = 299, batch_size: int = 32) -> float:
+    """Peak resident memory (MB) of a fresh Python process running one explanation.
+
+    The classifier is trivial, so what is measured is the pipeline's own memory: with
+    streaming, it should not grow with ``num_samples`` beyond the masks and predictions.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(num_samples), str(size), str(batch_size)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
