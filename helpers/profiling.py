@@ -1,7 +1,7 @@
 """Measuring what an explanation costs: peak memory in a fresh process.
 
-Used by
-``benchmarks/bench_explain.py`` and the tests.
+Not a LIME step: tooling used by ``benchmarks/bench_explain.py`` and the tests, to check
+the claim of ``notebooks/02_perturbation.ipynb`` that streaming bounds memory.
 """
 
 from __future__ import annotations
