@@ -18,6 +18,8 @@ peak RSS, and the memory of ``explain`` at N = 1 000 vs 10 000 with a cheap clas
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import platform
 import resource
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     predict = models.classifier_fn(model, batch_size=args.batch_size)
     print(f"# image 299x299, quickshift superpixels S={S}")
 
-    # (a) the floor: inference only, images built beforehand.
+    # (a) the floor: inference only, on images built beforehand.
     batches = list(perturbation.perturb_batches(image, segments, masks, batch_size=args.batch_size))
     predict(batches[0])  # trace once
 
@@ -88,38 +90,48 @@ def main(argv: list[str] | None = None) -> int:
         for batch in batches:
             predict(batch)
 
-    a, a_all = _median_time(floor, args.repeats)
-    batches.clear()  # free the images before the next measurements
-
     # (b) helpers.explain end to end.
     def ours():
         ex.explain(image, predict, segments=segments, samples=masks,
                    batch_size=args.batch_size, progress=False)  # fmt: skip
 
-    b, b_all = _median_time(ours, args.repeats)
-    print(f"(a) floor: inference only       {a:8.2f} s  ({args.n / a:5.1f} img/s)  {a_all}")
-    print(f"(b) helpers.explain             {b:8.2f} s  ({args.n / b:5.1f} img/s)  {b_all}")
-    print(f"    b/a = {b / a:.3f}   (target <= 1.05)")
-
     # (c) lime with its defaults and model.predict.
-    if not args.skip_lime:
-        from keras.applications.inception_v3 import preprocess_input
+    from keras.applications.inception_v3 import preprocess_input
 
-        from helpers.reference import lime_explain_with_samples
+    from helpers.reference import lime_explain_with_samples
 
-        def lime_predict(images):
-            return model.predict(preprocess_input(images.astype(np.float32)), verbose=0)
+    def lime_predict(images):
+        return model.predict(preprocess_input(images.astype(np.float32)), verbose=0)
 
-        def theirs():
+    def theirs():
+        with contextlib.redirect_stderr(io.StringIO()):  # lime's per-sample tqdm bar
             lime_explain_with_samples(image, lime_predict, segments, masks, top_labels=5)
 
-        import contextlib
-        import io
+    def perturb_only():
+        for _ in perturbation.perturb_batches(image, segments, masks, batch_size=args.batch_size):
+            pass
 
-        with contextlib.redirect_stderr(io.StringIO()):  # lime's per-sample tqdm bar
-            c, c_all = _median_time(theirs, args.repeats)
-        print(f"(c) lime explain_instance       {c:8.2f} s  ({args.n / c:5.1f} img/s)  {c_all}")
+    # Repeats are interleaved (a, b, c, a, b, c, ...) so drifts of the machine hit all alike.
+    runs = {"a": floor, "b": ours} if args.skip_lime else {"a": floor, "b": ours, "c": theirs}
+    times: dict[str, list[float]] = {key: [] for key in runs}
+    for _ in range(args.repeats):
+        for key, fn in runs.items():
+            times[key].append(_median_time(fn, 1)[0])
+    batches.clear()  # free the images before the next measurements
+    med = {key: statistics.median(values) for key, values in times.items()}
+    a, b = med["a"], med["b"]
+    rounded = {key: [round(t, 2) for t in values] for key, values in times.items()}
+    print(f"(a) floor: inference only       {a:8.2f} s  ({args.n / a:5.1f} img/s)  {rounded['a']}")
+    print(f"(b) helpers.explain             {b:8.2f} s  ({args.n / b:5.1f} img/s)  {rounded['b']}")
+    print(f"    b/a = {b / a:.3f}   (target <= 1.05)")
+    if "c" in med:
+        c = med["c"]
+        print(
+            f"(c) lime explain_instance       {c:8.2f} s  ({args.n / c:5.1f} img/s)  {rounded['c']}"
+        )
         print(f"    b/c = {b / c:.3f}   (target <= 0.75)")
+    p, _ = _median_time(perturb_only, args.repeats)
+    print(f"perturbation alone (in b)       {p:8.2f} s  for {args.n} images")
 
     # Warm prediction cache.
     with tempfile.TemporaryDirectory() as tmp:
