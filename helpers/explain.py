@@ -334,6 +334,7 @@ def explain(
     segmentation_params: dict[str, Any] | None = None,
     samples: np.ndarray | None = None,
     num_samples: int = 1000,
+    design: str = "bernoulli",
     hide_color: Any = None,
     kernel_width: float = 0.25,
     labels: Sequence[int] | None = None,
@@ -362,6 +363,9 @@ def explain(
     samples
         Your own ``(N, S)`` 0/1 masks (row 0 should be all ones, the original); by default
         ``num_samples`` Bernoulli(1/2) masks from ``random_state``.
+    design
+        How the masks are drawn (:func:`helpers.perturbation.sample_masks`): lime's
+        ``"bernoulli"`` by default; ``"antithetic"``, ``"stratified"`` or ``"sobol"``.
     hide_color
         Fill of hidden superpixels: ``None`` (segment mean), a number/RGB triple, or ``"blur"``.
     kernel_width
@@ -398,7 +402,8 @@ def explain(
             "The segmentation found a single superpixel. Fix: pass segmentation_params for a "
             "finer segmentation (e.g. a smaller kernel_size) or your own segments."
         )
-    if samples is None:
+    samples_drawn = samples is None
+    if samples_drawn:
         if isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer):
             raise TypeError(f"num_samples must be an integer, got {num_samples!r}.")
         if num_samples < 2:
@@ -406,7 +411,7 @@ def explain(
                 f"num_samples must be at least 2 (the original and one perturbation), "
                 f"got {num_samples}. lime's default is 1000."
             )
-        samples = sample_masks(int(num_samples), num_segments, rng)
+        samples = sample_masks(int(num_samples), num_segments, rng, design=design)
     else:
         samples = np.asarray(samples)
         if samples.ndim != 2 or samples.shape[1] != num_segments or len(samples) < 2:
@@ -481,6 +486,7 @@ def explain(
             "segmentation_params": segmentation_params,
             "segmentation_seed": segmentation_seed,
             "num_samples": len(samples),
+            "design": design if samples_drawn else None,
             "hide_color": hide_color,
             "kernel_width": kernel_width,
             "surrogate": surrogate,

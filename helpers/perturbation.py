@@ -15,15 +15,33 @@ import numpy as np
 
 from .segmentation import relabel
 
-__all__ = ["hidden_image", "perturb", "perturb_batches", "sample_masks"]
+__all__ = ["DESIGNS", "hidden_image", "perturb", "perturb_batches", "sample_masks"]
+
+
+DESIGNS = ("bernoulli", "antithetic", "stratified", "sobol")
 
 
 def sample_masks(
-    num_samples: int, num_segments: int, rng: np.random.Generator, *, keep_original: bool = True
+    num_samples: int,
+    num_segments: int,
+    rng: np.random.Generator,
+    *,
+    keep_original: bool = True,
+    design: str = "bernoulli",
 ) -> np.ndarray:
-    """Draw ``num_samples`` masks with each superpixel kept with probability 1/2.
+    """Draw ``num_samples`` masks; each superpixel is kept with probability 1/2.
 
-    Introduced in ``notebooks/02_perturbation.ipynb``.
+    Introduced in ``notebooks/02_perturbation.ipynb``; the designs other than lime's are
+    compared in ``notebooks/09_evaluating_explanations.ipynb``.
+
+    Parameters
+    ----------
+    design
+        ``"bernoulli"`` (lime's: independent fair coins, the default);
+        ``"antithetic"``: half the rows are Bernoulli, the other half their complements
+        ``1 - z``; ``"stratified"``: the number of kept superpixels follows the quantiles of
+        Binomial(S, 1/2) evenly, each row a random subset of that size; ``"sobol"``: a
+        scrambled Sobol sequence thresholded at 1/2 (balanced columns).
 
     Returns
     -------
@@ -36,11 +54,39 @@ def sample_masks(
             "rng must be a numpy Generator, e.g. np.random.default_rng(0), "
             f"got {type(rng).__name__}."
         )
-    if int(num_samples) < 1 or int(num_segments) < 1:
+    n, S = int(num_samples), int(num_segments)
+    if n < 1 or S < 1:
         raise ValueError(
             f"num_samples and num_segments must be positive, got {num_samples}, {num_segments}."
         )
-    masks = rng.integers(0, 2, size=(int(num_samples), int(num_segments)), dtype=np.uint8)
+    if design == "bernoulli":
+        masks = rng.integers(0, 2, size=(n, S), dtype=np.uint8)
+    elif design == "antithetic":
+        half = rng.integers(0, 2, size=(-(-n // 2), S), dtype=np.uint8)
+        if keep_original:
+            half[0] = 1
+        masks = np.empty((2 * len(half), S), np.uint8)
+        masks[0::2], masks[1::2] = half, 1 - half
+        masks = masks[:n]
+    elif design == "stratified":
+        from scipy.stats import binom
+
+        u = (np.arange(n) + rng.uniform(size=n)) / n
+        counts = binom.ppf(u, S, 0.5).astype(np.int64)
+        order = rng.permuted(np.tile(np.arange(S), (n, 1)), axis=1)
+        masks = (np.argsort(order, axis=1) < counts[:, None]).astype(np.uint8)
+        masks = masks[rng.permutation(n)]
+    elif design == "sobol":
+        import warnings
+
+        from scipy.stats import qmc
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2
+            points = qmc.Sobol(d=S, scramble=True, seed=rng).random(n)
+        masks = (points < 0.5).astype(np.uint8)
+    else:
+        raise ValueError(f"Unknown design {design!r}; choose one of {DESIGNS}.")
     if keep_original:
         masks[0] = 1
     return masks
