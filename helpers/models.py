@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .data import DATA_ENV, fetch, install_keras_files, keras_home, registry
+from .data import DATA_ENV, fetch, install_keras_files, keras_home
 
 __all__ = [
     "UNTRAINED_ENV",
@@ -34,6 +34,7 @@ __all__ = [
     "imagenet_class_names",
     "load_inception_v3",
     "model_fingerprint",
+    "randomized_copy",
     "untrained_banner",
     "untrained_opt_in",
 ]
@@ -109,10 +110,21 @@ def _seeded_reinitialize(model: Any, seed: int) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-def _real_weights_available_offline() -> bool:
-    entry = registry()[INCEPTION_WEIGHTS]
-    cached = keras_home() / "models" / entry.path.rsplit("/", 1)[-1]
-    return cached.is_file()
+def randomized_copy(model: Any, *, seed: int = 0) -> Any:
+    """The same architecture with seeded random weights (the sanity check of Adebayo et al.).
+
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The copy keeps the
+    model's ``input_size`` and ``preprocess_input`` and is marked ``untrained``.
+    """
+    import keras
+
+    clone = keras.models.clone_model(model)
+    _seeded_reinitialize(clone, seed)
+    for attribute in ("input_size", "preprocess_input"):
+        if hasattr(model, attribute):
+            setattr(clone, attribute, getattr(model, attribute))
+    clone.untrained = True
+    return clone
 
 
 def load_inception_v3(
