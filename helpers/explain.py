@@ -268,7 +268,7 @@ def predict_samples(
 ) -> np.ndarray:
     """The classifier's output on every perturbed image, streamed batch by batch.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``. The next batch is perturbed
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The next batch is perturbed
     while the model works on the current one. With ``cache`` (or
     ``LIME_TUTORIAL_PREDICTION_CACHE=1``) and a classifier that has a ``fingerprint`` (as
     :func:`helpers.models.classifier_fn` gives), predictions are reused across runs.
