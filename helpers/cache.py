@@ -29,14 +29,20 @@ CACHE_ENV = "LIME_TUTORIAL_PREDICTION_CACHE"
 
 
 def cache_enabled(argument: bool | None) -> bool:
-    """``argument`` if given, else whether ``LIME_TUTORIAL_PREDICTION_CACHE`` is on."""
+    """``argument`` if given, else whether ``LIME_TUTORIAL_PREDICTION_CACHE`` is on.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
     if argument is not None:
         return bool(argument)
     return os.environ.get(CACHE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def classifier_identity(classifier_fn: Callable[..., Any]) -> str | None:
-    """The classifier's ``fingerprint`` (attribute or zero-argument method), else ``None``."""
+    """The classifier's ``fingerprint`` (attribute or zero-argument method), else ``None``.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
     fingerprint = getattr(classifier_fn, "fingerprint", None)
     if callable(fingerprint):
         fingerprint = fingerprint()
@@ -57,7 +63,10 @@ def prediction_key(
     hide_color: Any,
     batch_size: int,
 ) -> str:
-    """SHA-256 over model identity, image, segments, masks, fill and batch size."""
+    """SHA-256 over model identity, image, segments, masks, fill and batch size.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
     h = hashlib.sha256()
     h.update(
         json.dumps({"model": identity, "hide": repr(hide_color), "batch": batch_size}).encode()
@@ -72,7 +81,10 @@ def _path(key: str) -> Path:
 
 
 def load(key: str) -> np.ndarray | None:
-    """Cached predictions for ``key``, or ``None``. An unreadable entry is ignored (warned)."""
+    """Cached predictions for ``key``, or ``None``. An unreadable entry is ignored (warned).
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
     path = _path(key)
     if not path.is_file():
         return None
@@ -87,7 +99,10 @@ def load(key: str) -> np.ndarray | None:
 
 
 def store(key: str, predictions: np.ndarray) -> Path:
-    """Write predictions atomically (a temporary file renamed into place)."""
+    """Write predictions atomically (a temporary file renamed into place).
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
     path = _path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".npz")

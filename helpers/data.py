@@ -58,12 +58,18 @@ _FIG4_PANEL_A = (slice(18, 206), slice(22, 210))
 
 
 class DataFileError(RuntimeError):
-    """A data file is missing, unreachable or fails its hash check."""
+    """A data file is missing, unreachable or fails its hash check.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
 
 
 @dataclass(frozen=True)
 class RegistryEntry:
-    """One file of ``data/registry.toml``."""
+    """One file of ``data/registry.toml``.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
 
     path: str
     hash: str
@@ -118,13 +124,19 @@ def _entry(name: str) -> RegistryEntry:
 
 
 def data_dir() -> Path | None:
-    """The offline data directory named by ``LIME_TUTORIAL_DATA``, or ``None`` when unset."""
+    """The offline data directory named by ``LIME_TUTORIAL_DATA``, or ``None`` when unset.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     value = os.environ.get(DATA_ENV, "").strip()
     return Path(value).expanduser().resolve() if value else None
 
 
 def cache_dir() -> Path:
-    """The download cache: ``LIME_TUTORIAL_CACHE`` or the OS cache dir for ``lime-tutorial``."""
+    """The download cache: ``LIME_TUTORIAL_CACHE`` or the OS cache dir for ``lime-tutorial``.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     value = os.environ.get(CACHE_ENV, "").strip()
     if value:
         return Path(value).expanduser().resolve()
@@ -134,7 +146,10 @@ def cache_dir() -> Path:
 
 
 def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
+    """Hex digest of a file, read in 1 MiB chunks.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -257,7 +272,10 @@ def data_status() -> list[dict[str, object]]:
 
 
 def keras_home() -> Path:
-    """The Keras cache: the one Keras uses if imported, else ``$KERAS_HOME`` or ~/.keras."""
+    """The Keras cache: the one Keras uses if imported, else ``$KERAS_HOME`` or ~/.keras.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     if "keras" in sys.modules:
         from keras.src.backend import config as keras_config
 

@@ -50,7 +50,10 @@ def sample_budget(full: int, quick: int) -> int:
 
 
 def package_versions() -> dict[str, str | None]:
-    """Installed version of Python, TensorFlow and each required package (``None``: missing)."""
+    """Installed version of Python, TensorFlow and each required package (``None``: missing).
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     versions: dict[str, str | None] = {"python": platform.python_version()}
     tf = None
     for dist in ("tensorflow-cpu", "tensorflow"):
@@ -69,7 +72,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def weights_status() -> dict[str, object]:
-    """Whether the real InceptionV3 weights are at hand, and what will be used otherwise."""
+    """Whether the real InceptionV3 weights are at hand, and what will be used otherwise.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     fname = INCEPTION_WEIGHTS.rsplit("/", 1)[-1]
     in_cache = (keras_home() / "models" / fname).is_file()
     root = data_dir()
@@ -89,7 +95,10 @@ def weights_status() -> dict[str, object]:
 
 
 def environment_report() -> tuple[str, list[str]]:
-    """A printable report and the list of problems, each with what to do about it."""
+    """A printable report and the list of problems, each with what to do about it.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     lines, problems = [f"Python {sys.version.split()[0]} on {platform.platform()}"], []
     for name, version in package_versions().items():
         lines.append(f"  {name:14s} {version or 'MISSING'}")

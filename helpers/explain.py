@@ -38,7 +38,10 @@ _FORMAT = "lime-tutorial-explanation/1"
 
 
 class ConstantPredictionWarning(UserWarning):
-    """The model gave the same score to every sample, so the explanation is all zeros."""
+    """The model gave the same score to every sample, so the explanation is all zeros.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
 
 
 @dataclass

@@ -37,14 +37,20 @@ __all__ = [
 
 # ----- stability ---------------------------------------------------------------------------
 def top_k(coef: np.ndarray, k: int) -> frozenset[int]:
-    """The ``k`` superpixels with the largest (signed) weight; ties broken by lower index."""
+    """The ``k`` superpixels with the largest (signed) weight; ties broken by lower index.
+
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    """
     coef = np.asarray(coef, dtype=np.float64)
     order = np.lexsort((np.arange(coef.size), -coef))
     return frozenset(order[:k].tolist())
 
 
 def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float:
-    """``|a ∩ b| / |a ∪ b|`` (1 for two empty sets)."""
+    """``|a ∩ b| / |a ∪ b|`` (1 for two empty sets).
+
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    """
     union = len(a | b)
     return 1.0 if union == 0 else len(a & b) / union
 
@@ -90,13 +96,19 @@ def kendalls_w(scores: np.ndarray) -> float:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two weight vectors."""
+    """Spearman's rank correlation of two weight vectors.
+
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    """
     ra, rb = _ranks(np.asarray(a, dtype=np.float64)), _ranks(np.asarray(b, dtype=np.float64))
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def stability_summary(coefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-superpixel mean and standard deviation over ``(R, S)`` repeated explanations."""
+    """Per-superpixel mean and standard deviation over ``(R, S)`` repeated explanations.
+
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    """
     coefs = np.asarray(coefs, dtype=np.float64)
     return coefs.mean(axis=0), coefs.std(axis=0, ddof=1)
 
@@ -158,7 +170,10 @@ def fidelity_on_fresh_samples(
 
 # ----- faithfulness ------------------------------------------------------------------------
 def auc(curve: np.ndarray) -> float:
-    """Area under a curve sampled at equal steps over [0, 1] (trapezoid rule)."""
+    """Area under a curve sampled at equal steps over [0, 1] (trapezoid rule).
+
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    """
     y = np.asarray(curve, dtype=np.float64)
     return float(np.trapezoid(y, dx=1.0 / (len(y) - 1)))
 

@@ -50,15 +50,24 @@ UNTRAINED_MESSAGE = (
 
 
 class WeightsUnavailableError(RuntimeError):
-    """The real InceptionV3 ImageNet weights could not be loaded."""
+    """The real InceptionV3 ImageNet weights could not be loaded.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
 
 
 class UntrainedWeightsWarning(UserWarning):
-    """A model with untrained (random) weights was built on request."""
+    """A model with untrained (random) weights was built on request.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
 
 
 def untrained_opt_in() -> bool:
-    """Whether ``LIME_TUTORIAL_UNTRAINED`` asks for the untrained fallback (1/true/yes/on)."""
+    """Whether ``LIME_TUTORIAL_UNTRAINED`` asks for the untrained fallback (1/true/yes/on).
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     return os.environ.get(UNTRAINED_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 

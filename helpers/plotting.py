@@ -19,7 +19,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def figures_dir() -> Path | None:
-    """The directory named by ``LIME_TUTORIAL_FIGURES`` (set by ``make run``), or ``None``."""
+    """The directory named by ``LIME_TUTORIAL_FIGURES`` (set by ``make run``), or ``None``.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
     value = os.environ.get(FIGURES_ENV, "").strip()
     return Path(value).expanduser() if value else None
 

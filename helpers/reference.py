@@ -17,6 +17,8 @@ __all__ = ["FixedMasks", "lime_explain_with_samples"]
 class FixedMasks(np.random.RandomState):
     """A ``RandomState`` whose ``randint`` returns given masks (lime's only random draw).
 
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+
     lime draws its samples with ``random_state.randint(0, 2, N * S)``; this hands it ours.
     Every other use of the generator behaves as ``RandomState(0)``.
     """

@@ -36,7 +36,10 @@ SURROGATES = ("ridge", "lasso_path", "forward_selection", "ols")
 
 @dataclass(frozen=True)
 class SurrogateFit:
-    """Result of :func:`fit_surrogate` for one label."""
+    """Result of :func:`fit_surrogate` for one label.
+
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``.
+    """
 
     coef: np.ndarray  #: (S,) weight per superpixel, 0 for unselected ones
     intercept: float

@@ -30,8 +30,12 @@ CLASS_NAMES = ("husky", "wolf")
 
 @dataclass(frozen=True)
 class HuskyWolfData:
-    """Images ``(N, H, W, 3)`` uint8, labels (0 husky, 1 wolf), background (0 grass, 1 snow)
-    and the animal's pixels ``(N, H, W)`` bool."""
+    """A scene dataset: images, labels, backgrounds and where the animal is.
+
+    Introduced in ``notebooks/08_husky_vs_wolf.ipynb``. ``images`` ``(N, H, W, 3)`` uint8,
+    ``labels`` (0 husky, 1 wolf), ``backgrounds`` (0 grass, 1 snow) and ``animal``, the
+    animal's pixels ``(N, H, W)`` bool.
+    """
 
     images: np.ndarray
     labels: np.ndarray
