@@ -12,7 +12,7 @@ import numpy as np
 
 from .segmentation import relabel
 
-__all__ = ["linear_superpixel_classifier", "region_classifier"]
+__all__ = ["central_superpixels", "linear_superpixel_classifier", "region_classifier"]
 
 
 def _as_unit(images: np.ndarray) -> np.ndarray:
@@ -84,3 +84,25 @@ def linear_superpixel_classifier(
         return np.stack([-f, f], axis=1)
 
     return predict
+
+
+def central_superpixels(segments: np.ndarray, k: int) -> set[int]:
+    """The ``k`` superpixels whose centres lie nearest the image centre.
+
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``: a known region for
+    :func:`region_classifier` (``np.isin(segments, list(central_superpixels(segments, 6)))``).
+    """
+    labels = relabel(segments)
+    flat = labels.ravel()
+    counts = np.bincount(flat)
+    rows, cols = np.indices(labels.shape)
+    centres = (
+        np.stack(
+            [np.bincount(flat, weights=rows.ravel()), np.bincount(flat, weights=cols.ravel())],
+            axis=1,
+        )
+        / counts[:, None]
+    )
+    middle = (np.array(labels.shape) - 1) / 2
+    distance = np.linalg.norm(centres - middle, axis=1)
+    return set(np.argsort(distance, kind="stable")[: int(k)].tolist())

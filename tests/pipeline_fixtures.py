@@ -6,7 +6,6 @@ import numpy as np
 from skimage.transform import resize
 
 from helpers import data
-from helpers.reference import FixedMasks
 
 _W = np.random.default_rng(2016).normal(size=(12, 6)) * 6.0
 
@@ -31,14 +30,3 @@ def quadrant_softmax(images: np.ndarray) -> np.ndarray:
     logits -= logits.max(axis=1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def lime_explainer(masks: np.ndarray, **kwargs):
-    """A LimeImageExplainer that uses ``masks`` as its samples."""
-    from lime.lime_image import LimeImageExplainer
-
-    explainer = LimeImageExplainer(**kwargs)
-    fixed = FixedMasks(masks)
-    explainer.random_state = fixed
-    explainer.base.random_state = fixed
-    return explainer

@@ -129,10 +129,7 @@ def test_labels_are_what_is_explained(frog):
 
 # ----- the region model: the explanation finds the known evidence ----------------------------
 def test_region_model_top5_inside_the_region_for_95_percent_of_seeds(frog, frog_segments):
-    S = frog_segments.max() + 1
-    centres = np.array([np.argwhere(frog_segments == j).mean(axis=0) for j in range(S)])
-    middle = np.array(frog_segments.shape) / 2
-    inside = set(np.argsort(np.linalg.norm(centres - middle, axis=1))[:8].tolist())
+    inside = toy_models.central_superpixels(frog_segments, 8)
     region = np.isin(frog_segments, list(inside))
     model = toy_models.region_classifier(frog, region)
     hits = 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from lime.lime_base import LimeBase
-from pipeline_fixtures import lime_explainer, quadrant_softmax, small
+from pipeline_fixtures import quadrant_softmax, small
 from sklearn.metrics import pairwise_distances
 
 from helpers import explain as ex
 from helpers import kernels, perturbation, segmentation, surrogates
+from helpers.reference import lime_explain_with_samples
 
 N = 60
 
@@ -45,11 +46,9 @@ def _capture_lime_images(image, segments, masks, hide_color):
         seen.append(np.array(batch))
         return quadrant_softmax(batch)
 
-    explainer = lime_explainer(masks)
-    explainer.explain_instance(
-        image, record, hide_color=hide_color, top_labels=2, num_samples=len(masks),
-        segmentation_fn=lambda _: segments, random_seed=0, batch_size=7,
-    )  # fmt: skip
+    lime_explain_with_samples(
+        image, record, segments, masks, hide_color=hide_color, top_labels=2, batch_size=7
+    )
     return np.concatenate(seen)
 
 
@@ -159,11 +158,9 @@ def test_explain_with_samples_equals_lime_explanation(cases, hide_color):
     for name, image, segments in cases[:3]:
         S = segments.max() + 1
         masks = perturbation.sample_masks(200, S, np.random.default_rng(9))
-        explainer = lime_explainer(masks)
-        theirs = explainer.explain_instance(
-            image, quadrant_softmax, hide_color=hide_color, top_labels=5,
-            num_samples=len(masks), segmentation_fn=lambda _, s=segments: s, random_seed=0,
-        )  # fmt: skip
+        theirs = lime_explain_with_samples(
+            image, quadrant_softmax, segments, masks, hide_color=hide_color, top_labels=5
+        )
         ours = ex.explain(
             image, quadrant_softmax, segments=segments, samples=masks, hide_color=hide_color,
             top_labels=5, progress=False,
