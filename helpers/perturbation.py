@@ -113,7 +113,7 @@ def hidden_image(
     numpy.ndarray
         Same shape and dtype as ``image``.
     """
-    image = np.asarray(image)
+    image = np.ascontiguousarray(image)  # so that the reshaped views below write into ``fill``
     if hide_color is None:
         labels = relabel(segments).ravel()
         order = np.argsort(labels, kind="stable")

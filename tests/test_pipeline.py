@@ -225,6 +225,9 @@ def test_hidden_image_options():
         perturbation.hidden_image(image, segments, 7), np.full_like(image, 7)
     )
     assert perturbation.hidden_image(image, segments, "blur").dtype == np.uint8
+    # a non-contiguous view of the same image gives the same fill
+    fortran = np.asfortranarray(image)
+    np.testing.assert_array_equal(perturbation.hidden_image(fortran, segments), mean)
     with pytest.raises(ValueError, match="hide_color"):
         perturbation.hidden_image(image, segments, "gray")
     with pytest.raises(ValueError, match="one value per channel"):
