@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import cache_dir
+from .data import atomic_path, cache_dir
 
 __all__ = ["CACHE_ENV", "cache_enabled", "classifier_identity", "load", "prediction_key", "store"]
 
@@ -104,13 +103,6 @@ def store(key: str, predictions: np.ndarray) -> Path:
     Introduced in ``notebooks/06_explaining_predictions.ipynb``.
     """
     path = _path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".npz")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         np.savez(tmp, key=np.array(key), predictions=predictions)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

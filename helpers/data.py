@@ -22,6 +22,8 @@ import shutil
 import sys
 import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = [
     "DATA_ENV",
     "DataFileError",
     "RegistryEntry",
+    "atomic_path",
     "cache_dir",
     "data_dir",
     "data_status",
@@ -284,17 +287,32 @@ def keras_home() -> Path:
     return Path(value).expanduser() if value else Path("~/.keras").expanduser()
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
-    """Copy via a temporary file in the destination directory, so no half-written file remains."""
+@contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success it replaces ``dest``, else vanishes.
+
+    Every file the project writes (cache entries, explanations, figures, the Keras cache) goes
+    through here, so a failure never leaves a half-written file or damages an existing one.
+    The temporary name keeps ``dest``'s suffix (``np.savez`` needs ``.npz``).
+    """
+    dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp = tempfile.mkstemp(
+        dir=dest.parent, prefix=f".{dest.stem}.", suffix=f".part{dest.suffix}"
+    )
     os.close(fd)
     try:
-        shutil.copyfile(src, tmp)
+        yield Path(tmp)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _atomic_copy(src: Path, dest: Path) -> None:
+    """Copy via a temporary file in the destination directory, so no half-written file remains."""
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def install_keras_files(*, download: bool = True) -> list[Path]:

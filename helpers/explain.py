@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .data import atomic_path
 from .kernels import cosine_distance, exponential_kernel
 from .perturbation import perturb_batches, sample_masks
 from .segmentation import relabel, segment
@@ -175,21 +175,13 @@ class Explanation:
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"Explanations are saved as .npz; got {path.name!r}.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, array in self._arrays().items():
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
-                    info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    zf.writestr(info, buffer.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, array in self._arrays().items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, buffer.getvalue())
         return path
 
     @classmethod

@@ -13,8 +13,9 @@ from math import comb
 
 import numpy as np
 
+from .explain import predict_samples
 from .kernels import cosine_distance, exponential_kernel
-from .perturbation import hidden_image, perturb_batches, sample_masks
+from .perturbation import hidden_image, sample_masks
 from .surrogates import weighted_r2, weighted_ridge
 
 __all__ = [
@@ -150,14 +151,10 @@ def fidelity_on_fresh_samples(
     segments = explanation.segments
     S = int(segments.max()) + 1
     masks = sample_masks(num_samples, S, np.random.default_rng(random_state), keep_original=False)
-    preds = np.concatenate(
-        [
-            np.asarray(classifier_fn(batch))[:, label]
-            for batch in perturb_batches(
-                explanation.image, segments, masks, hide_color=hide_color, batch_size=batch_size
-            )
-        ]
-    )
+    preds = predict_samples(
+        explanation.image, segments, masks, classifier_fn,
+        hide_color=hide_color, batch_size=batch_size, progress=False,
+    )[:, label]  # fmt: skip
     weights = exponential_kernel(cosine_distance(masks), kernel_width)
     surrogate = explanation.intercept[label] + masks @ explanation.coef[label]
     return {
@@ -207,14 +204,10 @@ def deletion_insertion_curves(
     deleted = (rank[None, :] >= steps[:, None]).astype(np.uint8)  # row t: first t removed
     inserted = 1 - deleted
     masks = np.concatenate([deleted, inserted])
-    scores = np.concatenate(
-        [
-            np.asarray(classifier_fn(b))[:, label]
-            for b in perturb_batches(
-                image, segments, masks, hide_color=substrate, batch_size=batch_size
-            )
-        ]
-    )
+    scores = predict_samples(
+        image, segments, masks, classifier_fn,
+        hide_color=substrate, batch_size=batch_size, progress=False,
+    )[:, label]  # fmt: skip
     return scores[: S + 1], scores[S + 1 :]
 
 

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .data import atomic_path
+
 __all__ = ["FIGURES_ENV", "PAPER_GRAY", "figures_dir", "gray_out", "save_figure"]
 
 PAPER_GRAY = 154  # the gray of the hidden parts in the paper's Figure 4
@@ -46,11 +48,9 @@ def save_figure(fig: Any, name: str, *, dpi: int = 120) -> Path | None:
     directory = figures_dir()
     if directory is None:
         return None
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{stem}.png"
-    tmp = path.with_name(f".{path.name}.part")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     return path
 
 
