@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import atomic_path, cache_dir
+from .data import atomic_path, cache_dir, env_flag
 
 __all__ = ["CACHE_ENV", "cache_enabled", "classifier_identity", "load", "prediction_key", "store"]
 
@@ -34,7 +33,7 @@ def cache_enabled(argument: bool | None) -> bool:
     """
     if argument is not None:
         return bool(argument)
-    return os.environ.get(CACHE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag(CACHE_ENV)
 
 
 def classifier_identity(classifier_fn: Callable[..., Any]) -> str | None:

@@ -39,6 +39,7 @@ __all__ = [
     "cache_dir",
     "data_dir",
     "data_status",
+    "env_flag",
     "fetch",
     "file_hash",
     "install_keras_files",
@@ -124,6 +125,14 @@ def _entry(name: str) -> RegistryEntry:
         f"{name!r} is not in the data registry ({_registry_file()}). "
         f"Known files: {', '.join(sorted(reg))}."
     )
+
+
+def env_flag(name: str) -> bool:
+    """Whether environment variable ``name`` is switched on (1, true, yes or on).
+
+    Introduced in ``notebooks/00_setup.ipynb``; every on/off switch of the project reads it.
+    """
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def data_dir() -> Path | None:

@@ -5,38 +5,40 @@ Introduced in ``notebooks/00_setup.ipynb``.
 
 from __future__ import annotations
 
-import os
 import platform
+import re
 import sys
 from importlib import metadata
 
-from .data import DATA_ENV, data_dir, data_status, keras_home
+from .data import DATA_ENV, data_dir, data_status, env_flag, keras_home
 from .models import INCEPTION_WEIGHTS, UNTRAINED_ENV, untrained_opt_in
 
 __all__ = [
     "QUICK_ENV",
-    "REQUIRED_PACKAGES",
     "environment_report",
     "package_versions",
+    "required_packages",
     "sample_budget",
     "weights_status",
 ]
 
 QUICK_ENV = "LIME_TUTORIAL_QUICK"
 
-REQUIRED_PACKAGES = (
-    "numpy",
-    "scipy",
-    "scikit-image",
-    "scikit-learn",
-    "matplotlib",
-    "pillow",
-    "ipywidgets",
-    "jupyterlab",
-    "pooch",
-    "tqdm",
-    "keras",
-)
+
+def required_packages() -> list[str]:
+    """Names of the runtime dependencies, read from the installed ``lime-tutorial`` metadata
+    (that is, from ``pyproject.toml``), TensorFlow's variants left out.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+    """
+    names = []
+    for requirement in metadata.requires("lime-tutorial") or []:
+        if "extra ==" in requirement:
+            continue
+        name = re.split(r"[\s;<>=!~\[]", requirement, maxsplit=1)[0]
+        if not name.startswith("tensorflow") and name not in names:
+            names.append(name)
+    return names
 
 
 def sample_budget(full: int, quick: int) -> int:
@@ -45,8 +47,7 @@ def sample_budget(full: int, quick: int) -> int:
     Introduced in ``notebooks/03_inception_predictions.ipynb``. ``make test`` sets
     ``LIME_TUTORIAL_QUICK=1`` so the notebooks fit CI's time; ``make run`` uses ``full``.
     """
-    quick_mode = os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-    return int(quick) if quick_mode else int(full)
+    return int(quick) if env_flag(QUICK_ENV) else int(full)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -63,7 +64,7 @@ def package_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             continue
     versions["tensorflow"] = tf
-    for name in REQUIRED_PACKAGES:
+    for name in required_packages():
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

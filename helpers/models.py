@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 
-from .data import DATA_ENV, fetch, install_keras_files, keras_home
+from .data import DATA_ENV, env_flag, fetch, install_keras_files, keras_home
 
 __all__ = [
     "UNTRAINED_ENV",
@@ -68,7 +67,7 @@ def untrained_opt_in() -> bool:
 
     Introduced in ``notebooks/00_setup.ipynb``.
     """
-    return os.environ.get(UNTRAINED_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag(UNTRAINED_ENV)
 
 
 def untrained_banner(model: Any) -> str:

@@ -127,3 +127,13 @@ def test_gitignore_covers_build_outputs():
     ignored = (REPO / ".gitignore").read_text().split()
     for entry in (".venv/", "build/", "__pycache__/", ".pytest_cache/"):
         assert entry in ignored
+
+
+def test_setup_notebook_checks_exactly_the_runtime_dependencies():
+    from helpers.environment import package_versions, required_packages
+
+    runtime = {Requirement(r).name for r in _pyproject()["project"]["dependencies"]}
+    assert set(required_packages()) == {n for n in runtime if not n.startswith("tensorflow")}
+    versions = package_versions()
+    assert versions["tensorflow"] is not None
+    assert all(versions[name] is not None for name in required_packages())
