@@ -30,7 +30,7 @@ from .kernels import cosine_distance, exponential_kernel
 from .perturbation import perturb_batches, sample_masks
 from .segmentation import relabel, segment
 from .surrogates import SURROGATES, SurrogateFit, fit_surrogate
-from .validation import check_image, check_predictions, check_segments
+from .validation import check_batch_size, check_image, check_predictions, check_segments
 
 __all__ = ["ConstantPredictionWarning", "Explanation", "explain"]
 
@@ -419,16 +419,11 @@ def explain(
         samples = samples.astype(np.uint8)
     if surrogate not in SURROGATES:
         raise ValueError(f"Unknown surrogate {surrogate!r}; choose one of {SURROGATES}.")
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int | np.integer)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = check_batch_size(batch_size)
 
     predictions = predict_samples(
         image, segments, samples, classifier_fn,
-        hide_color=hide_color, batch_size=int(batch_size), progress=progress, cache=cache,
+        hide_color=hide_color, batch_size=batch_size, progress=progress, cache=cache,
     )  # fmt: skip
     num_classes = predictions.shape[1]
     if labels is not None:

@@ -1,30 +1,53 @@
-"""Models: Keras InceptionV3 (real or explicitly untrained) and the batch classifier function.
+"""Models: one image-classifier interface, with a Keras and a LiteRT implementation.
 
-Introduced in ``notebooks/00_setup.ipynb`` (loading) and
-``notebooks/03_inception_predictions.ipynb`` (predicting). TensorFlow/Keras are imported
-inside the functions, never at import time.
+Introduced in ``notebooks/03_inception_predictions.ipynb``. TensorFlow, Keras and LiteRT are
+imported inside the functions that need them, never at import time.
 
-The real ImageNet weights are loaded the way Keras loads them (``weights="imagenet"``, from its
-cache ``$KERAS_HOME/models`` or by download). When they cannot be had, the default is a clear
-:class:`WeightsUnavailableError`. The opt-in ``LIME_TUTORIAL_UNTRAINED=1`` (or
-``weights="untrained"``) builds the same network with seeded random weights, marks the model
-``untrained = True`` and warns with :class:`UntrainedWeightsWarning`: its predictions mean nothing.
+Every model the series explains is an :class:`ImageClassifier`: calling it maps a batch of
+RGB images ``(B, H, W, 3)`` (uint8, or float in [0, 1]) to ``(B, K)`` float64 probabilities,
+so the object itself is LIME's ``classifier_fn``. :func:`load_model` gives the ImageNet models
+by name:
+
+``"inception_v3"``
+    Keras' InceptionV3 with its real ImageNet weights (Keras' cache, ``LIME_TUTORIAL_DATA`` or a
+    download), else a clear :class:`WeightsUnavailableError`.
+``"inception_v3_untrained"``
+    The same network with seeded **random** weights, only when asked for by name; it warns
+    with :class:`UntrainedWeightsWarning` and is marked ``untrained``.
+``"mobilenet_v2"``, ``"mobilenet_v1"``
+    Small int8 ImageNet classifiers with real weights (Apache-2.0, from the data registry),
+    run with LiteRT. They run offline, about ten times faster than InceptionV3 on a CPU.
+``"auto"``
+    InceptionV3 when its real weights load, otherwise MobileNetV2 with a
+    :class:`StandInModelWarning` saying that a different network stands in. Never untrained.
+
+A user's own Keras model becomes a classifier with :func:`classifier_fn`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import warnings
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 
-from .data import DATA_ENV, env_flag, fetch, install_keras_files, keras_home
+from .data import DATA_ENV, env_flag, fetch, install_keras_files, keras_home, registry
+from .validation import check_batch_size, check_image_batch
 
 __all__ = [
+    "MODEL_NAMES",
     "UNTRAINED_ENV",
+    "ImageClassifier",
+    "KerasClassifier",
+    "LiteRTClassifier",
+    "StandInModelWarning",
     "UntrainedWeightsWarning",
     "WeightsUnavailableError",
     "classifier_fn",
@@ -32,19 +55,28 @@ __all__ = [
     "display_untrained_banner",
     "imagenet_class_names",
     "load_inception_v3",
+    "load_model",
     "model_fingerprint",
     "randomized_copy",
     "untrained_banner",
     "untrained_opt_in",
 ]
 
+MODEL_NAMES = ("auto", "inception_v3", "inception_v3_untrained", "mobilenet_v2", "mobilenet_v1")
 UNTRAINED_ENV = "LIME_TUTORIAL_UNTRAINED"
 INCEPTION_WEIGHTS = "keras/models/inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+IMAGENET_LABELS = "models/imagenet_labels.txt"
+
+# The int8 models of the registry: file, display name, input size.
+_LITERT_MODELS = {
+    "mobilenet_v2": ("models/mobilenet_v2_1.0_224_quant.tflite", "MobileNetV2 1.0 (int8)", 224),
+    "mobilenet_v1": ("models/mobilenet_v1_0.75_192_quant.tflite", "MobileNetV1 0.75 (int8)", 192),
+}
 
 UNTRAINED_MESSAGE = (
-    "UNTRAINED InceptionV3: the real ImageNet weights are not available, so this network has "
-    "seeded RANDOM weights. Its predictions and class names are MEANINGLESS; explanations of it "
-    "show only how LIME works, not what Inception sees."
+    "UNTRAINED InceptionV3: this network has seeded RANDOM weights, built because they were "
+    "asked for. Its predictions and class names are MEANINGLESS; explanations of it show only "
+    "how LIME works, not what Inception sees."
 )
 
 
@@ -62,38 +94,386 @@ class UntrainedWeightsWarning(UserWarning):
     """
 
 
+class StandInModelWarning(UserWarning):
+    """``load_model("auto")`` returned another network than InceptionV3.
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    """
+
+
 def untrained_opt_in() -> bool:
     """Whether ``LIME_TUTORIAL_UNTRAINED`` asks for the untrained fallback (1/true/yes/on).
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``. Only :func:`load_inception_v3` with
+    ``weights="auto"`` reads it; :func:`load_model` builds an untrained network only when it
+    is asked for by name.
     """
     return env_flag(UNTRAINED_ENV)
 
 
-def untrained_banner(model: Any) -> str:
-    """A large-text warning for notebooks to print above predictions ('' for real weights).
+# ----- the interface ------------------------------------------------------------------------
+
+
+class ImageClassifier(ABC):
+    """An image classifier LIME can call: RGB batch in, ``(B, K)`` probabilities out.
 
     Introduced in ``notebooks/03_inception_predictions.ipynb``.
+
+    Attributes
+    ----------
+    name
+        Short name, e.g. ``"mobilenet_v2"`` (one of :data:`MODEL_NAMES` for ImageNet models).
+    display_name
+        What figures and text call it, e.g. ``"MobileNetV2 1.0 (int8)"``.
+    input_size
+        ``(height, width)`` the network sees; other sizes are resized on the way in.
+        ``None``: the network takes any size.
+    class_names
+        One name per output, in output order (Keras' ImageNet order for ImageNet models).
+    untrained
+        ``True`` for random weights: its predictions mean nothing.
+    weights_source
+        Where the weights came from, in words.
+    stands_in_for
+        For ``load_model("auto")``'s fallback: the network it replaces (``"inception_v3"``).
     """
-    if not getattr(model, "untrained", False):
-        return ""
-    bar = "!" * 78
-    return f"{bar}\n!!  {UNTRAINED_MESSAGE}\n{bar}"
+
+    name: str
+    display_name: str
+    input_size: tuple[int, int] | None
+    class_names: tuple[str, ...]
+    untrained: bool
+    weights_source: str
+    stands_in_for: str | None = None
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities ``(B, K)`` float64 for a batch ``(B, H, W, 3)``."""
+        batch = check_image_batch(images)
+        if len(batch) == 0:
+            return np.zeros((0, len(self.class_names)))
+        return self._predict(batch).astype(np.float64, copy=False)
+
+    @abstractmethod
+    def _predict(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities for a validated, non-empty batch (uint8 or float in [0, 1])."""
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """A hash of everything the outputs depend on (for the prediction cache)."""
+
+    @property
+    def description(self) -> str:
+        """One line that says which network makes the predictions, and with which weights."""
+        text = f"{self.display_name}, {self.weights_source}"
+        if self.stands_in_for is not None:
+            text += f" (standing in for {self.stands_in_for}, whose weights are not available)"
+        return text
+
+    def top(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
+        """The ``k`` most probable classes of one image ``(H, W, 3)`` as ``(index, name, p)``.
+
+        Introduced in ``notebooks/03_inception_predictions.ipynb``.
+        """
+        image = np.asarray(image)
+        if image.ndim != 3:
+            raise ValueError(
+                f"top() takes one image (H, W, 3), got shape {image.shape}. "
+                "Fix: for a batch, call the model itself: model(images)."
+            )
+        p = self(image[None])[0]
+        order = np.argsort(-p, kind="stable")[: int(k)]
+        return [(int(i), self.class_names[i], float(p[i])) for i in order]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}: {self.description}>"
 
 
-def display_untrained_banner(model: Any) -> bool:
-    """In a notebook, show the untrained warning in large red text; ``True`` if shown.
+def _available_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``. Does nothing for real weights.
+
+def _resize_batch(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize each image to ``size`` with PIL's (antialiased) bilinear filter; uint8 out."""
+    from PIL import Image
+
+    height, width = size
+    if images.dtype != np.uint8:
+        images = np.round(images * 255.0).astype(np.uint8)
+    if images.shape[1:3] == (height, width):
+        return images
+    out = np.empty((len(images), height, width, 3), np.uint8)
+    for i, image in enumerate(images):
+        out[i] = np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+    return out
+
+
+# ----- LiteRT (int8 models) -----------------------------------------------------------------
+
+
+class LiteRTClassifier(ImageClassifier):
+    """An int8 ImageNet classifier run with LiteRT (``ai-edge-litert``).
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+
+    The graphs take one image at a time (a fixed reshape inside them rejects larger batches),
+    so a batch is split across ``num_workers`` interpreters of one thread each, in threads
+    that each resize their own share: on 2 cores this is faster than one interpreter with two
+    threads (see ``benchmarks/README.md``). Integer kernels make the outputs identical
+    whatever the split.
+
+    The networks have 1001 outputs: output 0 is "background" and output ``i + 1`` is ImageNet
+    class ``i`` in Keras' order. The background output is dropped, so rows are Keras-ordered
+    ``(B, 1000)`` probabilities; each is the dequantized uint8 output, a multiple of 1/256, and
+    a row sums to 1 minus the background's share (up to rounding).
     """
-    if not getattr(model, "untrained", False):
-        return False
-    from IPython.display import HTML, display
 
-    display(
-        HTML(f'<h2 style="color:#c00; border:3px solid #c00; padding:8px">{UNTRAINED_MESSAGE}</h2>')
+    def __init__(
+        self,
+        model_content: bytes,
+        *,
+        name: str,
+        display_name: str,
+        class_names: Sequence[str],
+        weights_source: str,
+        num_workers: int | None = None,
+    ):
+        from ai_edge_litert.interpreter import Interpreter
+
+        if num_workers is None:
+            num_workers = min(2, _available_cores())
+        self.num_workers = check_batch_size(num_workers, "num_workers")
+        self._interpreters = []
+        for _ in range(self.num_workers):
+            interpreter = Interpreter(model_content=model_content, num_threads=1)
+            interpreter.allocate_tensors()
+            self._interpreters.append(interpreter)
+        first = self._interpreters[0]
+        (inp,) = first.get_input_details()
+        (out,) = first.get_output_details()
+        if inp["dtype"] != np.uint8 or tuple(inp["shape"][[0, 3]]) != (1, 3):
+            raise ValueError(f"{name}: expected a uint8 (1, H, W, 3) input, got {inp}.")
+        self._input, self._output = inp["index"], out["index"]
+        self._scale, self._zero_point = out["quantization"]
+        outputs = int(out["shape"][-1])
+        self._offset = outputs - len(class_names)
+        if self._offset not in (0, 1):
+            raise ValueError(
+                f"{name} has {outputs} outputs for {len(class_names)} class names; expected "
+                "the same number, or one more (a background class first)."
+            )
+        self.name, self.display_name = name, display_name
+        self.input_size = (int(inp["shape"][1]), int(inp["shape"][2]))
+        self.class_names = tuple(class_names)
+        self.untrained = False
+        self.weights_source = weights_source
+        self._fingerprint = hashlib.sha256(model_content).hexdigest()
+        self._lock = threading.Lock()
+        self._pool = None
+
+    def _run(self, worker: int, images: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreters[worker]
+        pixels = _resize_batch(images, self.input_size)
+        out = np.empty((len(pixels), len(self.class_names) + self._offset), np.uint8)
+        for i in range(len(pixels)):
+            interpreter.set_tensor(self._input, pixels[i : i + 1])
+            interpreter.invoke()
+            out[i] = interpreter.get_tensor(self._output)[0]
+        return out
+
+    def _predict(self, images: np.ndarray) -> np.ndarray:
+        with self._lock:  # one interpreter is never used by two threads at once
+            if self.num_workers == 1 or len(images) == 1:
+                raw = self._run(0, images)
+            else:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self._pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="litert")
+                parts = np.array_split(np.arange(len(images)), self.num_workers)
+                futures = [
+                    self._pool.submit(self._run, w, images[idx])
+                    for w, idx in enumerate(parts)
+                    if len(idx)
+                ]
+                raw = np.concatenate([f.result() for f in futures])
+        return (raw[:, self._offset :].astype(np.float64) - self._zero_point) * self._scale
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the model file, with the input pipeline and output decoding."""
+        return f"litert:{self._fingerprint}:{self.input_size}:pil-bilinear:offset{self._offset}"
+
+
+def _imagenet_labels_offset_checked() -> None:
+    """Check that the int8 models' label file is Keras' index shifted by one (background)."""
+    with open(fetch(IMAGENET_LABELS, progress=False)) as f:
+        labels = f.read().splitlines()
+    names = imagenet_class_names()
+    if len(labels) != 1001 or labels[0] != "background":
+        raise ValueError(f"{IMAGENET_LABELS} should have 1001 lines starting with 'background'.")
+
+    def norm(text: str) -> str:
+        return text.lower().replace("_", " ").replace("-", " ").replace("'", "")
+
+    wrong = [
+        i
+        for i, name in enumerate(names)
+        if norm(name) not in {norm(part.strip()) for part in labels[i + 1].split(",")}
+    ]
+    if wrong:
+        raise ValueError(
+            f"{IMAGENET_LABELS} line {wrong[0] + 1} ({labels[wrong[0] + 1]!r}) does not name "
+            f"Keras class {wrong[0]} ({names[wrong[0]]!r}): the output order is not Keras'."
+        )
+
+
+def load_litert(name: str, *, num_workers: int | None = None) -> LiteRTClassifier:
+    """One of the registry's int8 ImageNet models (``"mobilenet_v2"`` or ``"mobilenet_v1"``).
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``. The file is found through the
+    data registry (offline in ``LIME_TUTORIAL_DATA``) and verified by hash before use.
+    """
+    if name not in _LITERT_MODELS:
+        raise ValueError(f"Unknown LiteRT model {name!r}; choose one of {sorted(_LITERT_MODELS)}.")
+    path, display_name, _ = _LITERT_MODELS[name]
+    entry_path = fetch(path, progress=False)
+    _imagenet_labels_offset_checked()
+    return LiteRTClassifier(
+        entry_path.read_bytes(),
+        name=name,
+        display_name=display_name,
+        class_names=imagenet_class_names(),
+        weights_source=f"real ImageNet weights, run with LiteRT ({entry_path.name})",
+        num_workers=num_workers,
     )
-    return True
+
+
+# ----- Keras --------------------------------------------------------------------------------
+
+
+class KerasClassifier(ImageClassifier):
+    """A Keras model as an :class:`ImageClassifier`, through one compiled function.
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+
+    Images are resized to ``input_size`` and passed through ``preprocess`` (if given) inside
+    one compiled TensorFlow function that always sees batches of exactly ``batch_size`` (the
+    last batch is padded), so it is traced once per image size and memory stays bounded: a
+    bare ``model(x)`` on a large batch can take gigabytes.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        name: str | None = None,
+        display_name: str | None = None,
+        input_size: tuple[int, int] | None = None,
+        preprocess: Any = None,
+        class_names: Sequence[str] | None = None,
+        untrained: bool = False,
+        weights_source: str = "weights of the given Keras model",
+        batch_size: int = 32,
+    ):
+        self.model = model
+        self.batch_size = check_batch_size(batch_size)
+        shape = getattr(model, "input_shape", None)
+        if input_size is None and shape is not None and None not in tuple(shape[1:3]):
+            input_size = (int(shape[1]), int(shape[2]))
+        self.input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+        self.preprocess = preprocess
+        outputs = int(model.output_shape[-1])
+        if class_names is None:
+            class_names = [str(i) for i in range(outputs)]
+        if len(class_names) != outputs:
+            raise ValueError(f"{len(class_names)} class names for {outputs} model outputs.")
+        self.class_names = tuple(class_names)
+        self.name = name or getattr(model, "name", "keras_model")
+        self.display_name = display_name or self.name
+        self.untrained = bool(untrained)
+        self.weights_source = weights_source
+        self._forward = None
+
+    def with_batch_size(self, batch_size: int) -> KerasClassifier:
+        """The same model and settings with another batch size."""
+        return KerasClassifier(
+            self.model,
+            name=self.name,
+            display_name=self.display_name,
+            input_size=self.input_size,
+            preprocess=self.preprocess,
+            class_names=self.class_names,
+            untrained=self.untrained,
+            weights_source=self.weights_source,
+            batch_size=batch_size,
+        )
+
+    def _compiled(self):
+        if self._forward is None:
+            import tensorflow as tf
+
+            model, size, preprocess = self.model, self.input_size, self.preprocess
+
+            @tf.function(reduce_retracing=True)
+            def forward(x: tf.Tensor) -> tf.Tensor:
+                if size is not None:
+                    x = tf.image.resize(x, size, method="bilinear")
+                if preprocess is not None:
+                    x = preprocess(x)
+                return model(x, training=False)
+
+            self._forward = forward
+        return self._forward
+
+    def _predict(self, images: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        x = images.astype(np.float32)
+        if images.dtype != np.uint8:
+            x *= np.float32(255.0)
+        forward, size, n = self._compiled(), self.batch_size, len(x)
+        outputs = []
+        for start in range(0, n, size):
+            chunk = x[start : start + size]
+            if len(chunk) < size:  # pad so the traced shape never changes
+                pad = np.zeros((size - len(chunk), *chunk.shape[1:]), np.float32)
+                chunk = np.concatenate([chunk, pad])
+            outputs.append(forward(tf.constant(chunk)).numpy()[: min(size, n - start)])
+        return np.concatenate(outputs)
+
+    def fingerprint(self) -> str:
+        """Hash of the weights now (so a change of weights is a new identity) and the input
+        pipeline."""
+        preprocess = self.preprocess
+        pipeline = getattr(preprocess, "__module__", "") + "." + getattr(preprocess, "__name__", "")
+        return f"{model_fingerprint(self.model)}:{self.input_size}:{pipeline}"
+
+
+def classifier_fn(model: Any, *, batch_size: int = 32) -> KerasClassifier:
+    """Wrap a Keras model as LIME's ``classifier_fn`` (a :class:`KerasClassifier`).
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+
+    Parameters
+    ----------
+    model
+        A Keras model taking RGB in 0..255 (put any rescaling inside the model), or a
+        :class:`KerasClassifier`, which is returned with the new ``batch_size``.
+    batch_size
+        Images per compiled call.
+
+    Returns
+    -------
+    KerasClassifier
+        ``predict(images) -> (B, K) float64``.
+    """
+    if isinstance(model, KerasClassifier):
+        return model.with_batch_size(batch_size)
+    if isinstance(model, ImageClassifier):
+        raise TypeError(f"{model.name} is already a classifier; call it directly.")
+    return KerasClassifier(model, batch_size=batch_size)
 
 
 def _seeded_reinitialize(model: Any, seed: int) -> None:
@@ -118,26 +498,59 @@ def _seeded_reinitialize(model: Any, seed: int) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-def randomized_copy(model: Any, *, seed: int = 0) -> Any:
+def randomized_copy(model: KerasClassifier, *, seed: int = 0) -> KerasClassifier:
     """The same architecture with seeded random weights (the sanity check of Adebayo et al.).
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The copy keeps the
-    model's ``input_size`` and ``preprocess_input`` and is marked ``untrained``.
+    classifier's input size, preprocessing, names and batch size, and is marked ``untrained``.
     """
     import keras
 
-    clone = keras.models.clone_model(model)
+    if not isinstance(model, KerasClassifier):
+        raise TypeError(
+            f"randomized_copy takes a KerasClassifier, got {type(model).__name__}. "
+            "Fix: wrap a Keras model first, randomized_copy(classifier_fn(model))."
+        )
+    clone = keras.models.clone_model(model.model)
     _seeded_reinitialize(clone, seed)
-    for attribute in ("input_size", "preprocess_input"):
-        if hasattr(model, attribute):
-            setattr(clone, attribute, getattr(model, attribute))
-    clone.untrained = True
-    return clone
+    return KerasClassifier(
+        clone,
+        name=f"{model.name}_randomized",
+        display_name=f"{model.display_name}, randomized",
+        input_size=model.input_size,
+        preprocess=model.preprocess,
+        class_names=model.class_names,
+        untrained=True,
+        weights_source=f"seeded random weights (seed={seed})",
+        batch_size=model.batch_size,
+    )
+
+
+def _inception_weights_reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether a download of the weights could start (a HEAD request that answers)."""
+    import urllib.request
+
+    try:
+        request = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=timeout):
+            return True
+    except Exception:
+        return False
+
+
+def _inception_weights_at_hand() -> bool:
+    """The weights file is in the Keras cache or the offline data directory."""
+    install_keras_files(download=False)  # copies them from LIME_TUTORIAL_DATA when there
+    name = INCEPTION_WEIGHTS.rsplit("/", 1)[-1]
+    return (keras_home() / "models" / name).is_file()
 
 
 def load_inception_v3(
-    weights: Literal["auto", "imagenet", "untrained"] = "auto", *, seed: int = 0
-) -> Any:
+    weights: Literal["auto", "imagenet", "untrained"] = "auto",
+    *,
+    seed: int = 0,
+    batch_size: int = 32,
+) -> KerasClassifier:
     """Keras InceptionV3 with ImageNet weights, or, only on request, the untrained network.
 
     Introduced in ``notebooks/00_setup.ipynb``.
@@ -151,13 +564,14 @@ def load_inception_v3(
         when ``LIME_TUTORIAL_UNTRAINED=1`` is set, otherwise the error.
     seed
         Seed of the untrained weights (same seed, same network, bit for bit).
+    batch_size
+        Images per compiled call.
 
     Returns
     -------
-    keras.Model
-        The model, with extra attributes: ``preprocess_input`` (RGB in 0..255 to the network's
-        [-1, 1] input), ``input_size`` ``(299, 299)``, ``untrained`` (bool) and
-        ``weights_source`` (text).
+    KerasClassifier
+        Named ``"inception_v3"`` or ``"inception_v3_untrained"``; ``input_size`` is
+        ``(299, 299)`` and the preprocessing maps 0..255 to the network's [-1, 1].
 
     Warns
     -----
@@ -168,16 +582,15 @@ def load_inception_v3(
         raise ValueError(f"weights must be 'auto', 'imagenet' or 'untrained', got {weights!r}.")
     from keras.applications import inception_v3
 
-    model = None
+    network = None
     error: Exception | None = None
     if weights != "untrained":
         install_keras_files(download=False)  # class index / weights from LIME_TUTORIAL_DATA
         try:
-            model = inception_v3.InceptionV3(weights="imagenet")
-            source = "imagenet"
+            network = inception_v3.InceptionV3(weights="imagenet")
         except Exception as exc:  # Keras raises a bare Exception on a failed download
             error = exc
-    if model is None:
+    if network is None:
         if weights == "imagenet" or (weights == "auto" and not untrained_opt_in()):
             cache = keras_home() / "models"
             raise WeightsUnavailableError(
@@ -186,23 +599,108 @@ def load_inception_v3(
                 f"'{INCEPTION_WEIGHTS.rsplit('/', 1)[-1]}' in {cache} and otherwise downloads it. "
                 "Fix, one of: (1) connect to the internet once, so Keras downloads and caches it; "
                 f"(2) put the file under $KERAS_HOME/models or under "
-                f"${DATA_ENV}/keras/models/; (3) to continue with a network that has RANDOM "
-                f"weights and meaningless predictions, set {UNTRAINED_ENV}=1 "
-                "(or pass weights='untrained')."
+                f"${DATA_ENV}/keras/models/; (3) use a real ImageNet model that runs offline: "
+                "helpers.models.load_model('mobilenet_v2') (or load_model('auto')); "
+                "(4) to study only the network's shape and speed, with RANDOM weights and "
+                f"meaningless predictions, set {UNTRAINED_ENV}=1 or pass weights='untrained'."
             ) from error
-        model = inception_v3.InceptionV3(weights=None)
-        _seeded_reinitialize(model, seed)
-        source = f"untrained (seeded random weights, seed={seed})"
+        network = inception_v3.InceptionV3(weights=None)
+        _seeded_reinitialize(network, seed)
         warnings.warn(UNTRAINED_MESSAGE, UntrainedWeightsWarning, stacklevel=2)
-    model.preprocess_input = inception_v3.preprocess_input
-    model.input_size = (299, 299)
-    model.untrained = source != "imagenet"
-    model.weights_source = source
+        return KerasClassifier(
+            network,
+            name="inception_v3_untrained",
+            display_name="InceptionV3 (UNTRAINED)",
+            input_size=(299, 299),
+            preprocess=inception_v3.preprocess_input,
+            class_names=imagenet_class_names(),
+            untrained=True,
+            weights_source=f"untrained: seeded random weights (seed={seed}), MEANINGLESS",
+            batch_size=batch_size,
+        )
+    return KerasClassifier(
+        network,
+        name="inception_v3",
+        display_name="InceptionV3",
+        input_size=(299, 299),
+        preprocess=inception_v3.preprocess_input,
+        class_names=imagenet_class_names(),
+        weights_source="real ImageNet weights (Keras)",
+        batch_size=batch_size,
+    )
+
+
+def load_model(
+    name: str = "auto", *, batch_size: int = 32, num_workers: int | None = None, seed: int = 0
+) -> ImageClassifier:
+    """An ImageNet classifier by name (see the module docstring for the names).
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+
+    Parameters
+    ----------
+    name
+        One of :data:`MODEL_NAMES`. ``"auto"``: InceptionV3 when its real weights load, else
+        MobileNetV2 (real weights, another network) with a :class:`StandInModelWarning`.
+    batch_size
+        Images per compiled call (Keras models).
+    num_workers
+        Interpreters run side by side (LiteRT models); default: up to 2, one per core.
+    seed
+        Seed of the random weights of ``"inception_v3_untrained"``.
+
+    Returns
+    -------
+    ImageClassifier
+        Callable on ``(B, H, W, 3)`` images, returning ``(B, 1000)`` probabilities in Keras'
+        ImageNet order; ``model.description`` says which network it is.
+
+    Examples
+    --------
+    >>> model = load_model("mobilenet_v2")  # doctest: +SKIP
+    >>> model.top(data.load_image("red_eyed_tree_frog.jpg"), k=1)  # doctest: +SKIP
+    [(31, 'tree_frog', 0.99...)]
+    """
+    if name not in MODEL_NAMES:
+        raise ValueError(f"Unknown model {name!r}; choose one of {MODEL_NAMES}.")
+    if name in _LITERT_MODELS:
+        return load_litert(name, num_workers=num_workers)
+    if name == "inception_v3_untrained":
+        return load_inception_v3("untrained", seed=seed, batch_size=batch_size)
+    if name == "inception_v3":
+        return load_inception_v3("imagenet", batch_size=batch_size)
+    return _load_auto(batch_size=batch_size, num_workers=num_workers)
+
+
+def _load_auto(*, batch_size: int, num_workers: int | None) -> ImageClassifier:
+    """InceptionV3 if its weights are here or can be downloaded, else MobileNetV2.
+
+    Offline this imports no TensorFlow and attempts no download (which would print a
+    "Downloading data from ..." line and fail).
+    """
+    reason = "not in the Keras cache, and no download is possible"
+    url = registry()[INCEPTION_WEIGHTS].url
+    if _inception_weights_at_hand() or _inception_weights_reachable(url):
+        try:
+            return load_inception_v3("imagenet", batch_size=batch_size)
+        except WeightsUnavailableError as exc:
+            reason = str(exc.__cause__ or exc)
+    model = load_litert("mobilenet_v2", num_workers=num_workers)
+    model.stands_in_for = "InceptionV3"
+    warnings.warn(
+        f"InceptionV3's real weights are not available ({reason}). MobileNetV2 (real ImageNet "
+        "weights, int8) stands in for it: the predictions are real, from a different network.",
+        StandInModelWarning,
+        stacklevel=3,
+    )
     return model
 
 
+# ----- reading ImageNet outputs -------------------------------------------------------------
+
+
 def model_fingerprint(model: Any) -> str:
-    """A hash of a model's architecture and weight values (identifies it for caching).
+    """A hash of a Keras model's input/output shapes and weight values (for caching).
 
     Introduced in ``notebooks/06_explaining_predictions.ipynb``.
     """
@@ -216,14 +714,20 @@ def model_fingerprint(model: Any) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=4)
+def _class_names_from(path: str) -> tuple[str, ...]:
+    with open(path) as f:
+        index = json.load(f)
+    return tuple(index[str(i)][1] for i in range(len(index)))
+
+
 def imagenet_class_names() -> list[str]:
-    """The 1000 ImageNet class names in index order (from the registry's class index).
+    """The 1000 ImageNet class names in Keras' index order (from the registry's class index).
 
     Introduced in ``notebooks/03_inception_predictions.ipynb``.
     """
-    with open(fetch("keras/models/imagenet_class_index.json", progress=False)) as f:
-        index = json.load(f)
-    return [index[str(i)][1] for i in range(len(index))]
+    path = fetch("keras/models/imagenet_class_index.json", progress=False)
+    return list(_class_names_from(str(path)))
 
 
 def decode_predictions(
@@ -242,87 +746,27 @@ def decode_predictions(
     return [[(int(i), names[i], float(row[i])) for i in idx] for row, idx in rows]
 
 
-def _as_float_pixels(images: np.ndarray) -> np.ndarray:
-    """Validate a batch and return float32 pixels in 0..255."""
-    x = np.asarray(images)
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(
-            f"The classifier expects a batch of RGB images (B, H, W, 3), got shape {x.shape}. "
-            "Fix: stack images along a new first axis (image[None] for one image)."
-        )
-    if x.dtype == np.uint8:
-        return x.astype(np.float32)
-    if np.issubdtype(x.dtype, np.floating):
-        x32 = x.astype(np.float32, copy=False)
-        if not np.isfinite(x32).all() or x32.min() < 0.0 or x32.max() > 1.0:
-            raise ValueError(
-                "Float images must be finite and in [0, 1]. "
-                "Fix: divide uint8 images by 255, or pass them as uint8."
-            )
-        return x32 * np.float32(255.0)
-    raise TypeError(f"Images must be uint8 or float in [0, 1], got dtype {x.dtype}.")
-
-
-def classifier_fn(model: Any, *, batch_size: int = 32) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap a Keras model as LIME's ``classifier_fn``: RGB batch in, probabilities out.
+def untrained_banner(model: Any) -> str:
+    """A large-text warning for notebooks to print above predictions ('' for real weights).
 
     Introduced in ``notebooks/03_inception_predictions.ipynb``.
-
-    Images ``(B, H, W, 3)`` (uint8, or float in [0, 1]) are resized to the model's input size
-    and passed through ``model.preprocess_input`` (if the model has one) inside one compiled
-    TensorFlow function. Every call runs on batches of exactly ``batch_size`` (the last batch
-    is padded), so the function is traced once per image size and memory stays bounded.
-
-    Returns
-    -------
-    callable
-        ``predict(images) -> (B, K) float64`` probabilities. It carries ``batch_size``,
-        ``model`` and ``untrained`` attributes.
     """
-    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    import tensorflow as tf
+    if not getattr(model, "untrained", False):
+        return ""
+    bar = "!" * 78
+    return f"{bar}\n!!  {UNTRAINED_MESSAGE}\n{bar}"
 
-    shape = getattr(model, "input_shape", None)
-    size = getattr(model, "input_size", None) or (
-        tuple(shape[1:3]) if shape is not None and None not in shape[1:3] else None
+
+def display_untrained_banner(model: Any) -> bool:
+    """In a notebook, show the untrained warning in large red text; ``True`` if shown.
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``. Does nothing for real weights.
+    """
+    if not getattr(model, "untrained", False):
+        return False
+    from IPython.display import HTML, display
+
+    display(
+        HTML(f'<h2 style="color:#c00; border:3px solid #c00; padding:8px">{UNTRAINED_MESSAGE}</h2>')
     )
-    preprocess = getattr(model, "preprocess_input", None)
-
-    @tf.function(reduce_retracing=True)
-    def _forward(x: tf.Tensor) -> tf.Tensor:
-        if size is not None:
-            x = tf.image.resize(x, size, method="bilinear")
-        if preprocess is not None:
-            x = preprocess(x)
-        return model(x, training=False)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        x = _as_float_pixels(images)
-        n = x.shape[0]
-        outputs = []
-        for start in range(0, n, batch_size):
-            chunk = x[start : start + batch_size]
-            if chunk.shape[0] < batch_size:  # pad so the traced shape never changes
-                pad = np.zeros((batch_size - chunk.shape[0], *chunk.shape[1:]), np.float32)
-                chunk = np.concatenate([chunk, pad])
-            out = _forward(tf.constant(chunk)).numpy()
-            outputs.append(out[: min(batch_size, n - start)])
-        if not outputs:
-            return np.zeros((0, model.output_shape[-1]))
-        return np.concatenate(outputs).astype(np.float64)
-
-    fingerprint: list[str] = []
-
-    def model_identity() -> str:
-        """Hash of the weights and of the input pipeline (computed once, on first use)."""
-        if not fingerprint:
-            name = getattr(preprocess, "__module__", "") + "." + getattr(preprocess, "__name__", "")
-            fingerprint.append(f"{model_fingerprint(model)}:{size}:{name}")
-        return fingerprint[0]
-
-    predict.batch_size = batch_size
-    predict.model = model
-    predict.fingerprint = model_identity
-    predict.untrained = bool(getattr(model, "untrained", False))
-    return predict
+    return True

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .segmentation import relabel
+from .validation import check_batch_size
 
 __all__ = ["DESIGNS", "hidden_image", "perturb", "perturb_batches", "sample_masks"]
 
@@ -222,14 +223,13 @@ def perturb_batches(
     Introduced in ``notebooks/02_perturbation.ipynb``. Memory is bounded by one batch
     (``batch_size * H * W * C`` values), whatever the number of masks.
     """
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    batch_size = check_batch_size(batch_size)
     image = np.asarray(image)
     labels = relabel(segments)
     masks = _check_masks(masks, int(labels.max()) + 1)
     image_px = _as_pixels(image)
     fill_px = _as_pixels(hidden_image(image, labels, hide_color))
     flat_labels = labels.ravel()
-    for start in range(0, len(masks), int(batch_size)):
-        batch = masks[start : start + int(batch_size)]
+    for start in range(0, len(masks), batch_size):
+        batch = masks[start : start + batch_size]
         yield _compose(image, image_px, fill_px, flat_labels, batch)

@@ -158,8 +158,6 @@ def train_husky_wolf_cnn(
     x = data.images[order].astype(np.float32)
     y = data.labels[order]
     model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
-    model.input_size = (size, size)
-    model.untrained = False
     return model
 
 

@@ -9,7 +9,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_SIDE", "check_image", "check_predictions", "check_segments"]
+__all__ = [
+    "MIN_SIDE",
+    "check_batch_size",
+    "check_image",
+    "check_image_batch",
+    "check_predictions",
+    "check_segments",
+]
 
 MIN_SIDE = 8
 
@@ -140,3 +147,54 @@ def check_predictions(predictions: Any, batch_len: int, num_classes: int | None)
             "and its preprocessing on these images (e.g. a division by zero)."
         )
     return p
+
+
+def check_batch_size(value: Any, name: str = "batch_size") -> int:
+    """Validate a positive whole number of images (``batch_size``, ``num_workers``).
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``. Booleans are refused (``True``
+    is not a size).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_image_batch(images: Any) -> np.ndarray:
+    """Validate a batch for a classifier: ``(B, H, W, 3)``, uint8 or finite float in [0, 1].
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``. Returns the batch as a numpy
+    array, unconverted; every :class:`helpers.models.ImageClassifier` calls this.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape (with the fix for one image, RGBA and channels-first batches), floats
+        outside [0, 1] or not finite.
+    TypeError
+        Other dtypes.
+    """
+    x = np.asarray(images)
+    if x.ndim != 4 or x.shape[-1] != 3:
+        if x.ndim == 3 and x.shape[-1] == 3:
+            fix = "this looks like one image: pass image[None]"
+        elif x.ndim == 4 and x.shape[-1] == 4:
+            fix = "drop the alpha channel (images[..., :3]) or composite it first"
+        elif x.ndim == 4 and x.shape[1] == 3:
+            fix = "the channels come first: np.moveaxis(images, 1, -1)"
+        else:
+            fix = "stack RGB images (H, W, 3) along a new first axis"
+        raise ValueError(
+            f"A classifier takes a batch of RGB images (B, H, W, 3), got shape {x.shape}. "
+            f"Fix: {fix}."
+        )
+    if x.dtype == np.uint8:
+        return x
+    if np.issubdtype(x.dtype, np.floating):
+        if x.size and (not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0):
+            raise ValueError(
+                "Float images must be finite and in [0, 1]. "
+                "Fix: divide uint8 images by 255, or pass them as uint8."
+            )
+        return x
+    raise TypeError(f"Images must be uint8 or float in [0, 1], got dtype {x.dtype}.")

@@ -52,8 +52,14 @@ def test_untrained_weights_are_seeded(untrained_inception):
         warnings.simplefilter("ignore", models.UntrainedWeightsWarning)
         again = models.load_inception_v3("untrained", seed=0)
         other = models.load_inception_v3("untrained", seed=1)
-    assert models.model_fingerprint(again) == models.model_fingerprint(untrained_inception)
-    assert models.model_fingerprint(other) != models.model_fingerprint(untrained_inception)
+    assert models.model_fingerprint(again.model) == models.model_fingerprint(
+        untrained_inception.model
+    )
+    assert models.model_fingerprint(other.model) != models.model_fingerprint(
+        untrained_inception.model
+    )
+    assert again.fingerprint() == untrained_inception.fingerprint() != other.fingerprint()
+    assert again.name == "inception_v3_untrained" and again.class_names[31] == "tree_frog"
 
 
 def test_bad_weights_argument():
