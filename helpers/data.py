@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -302,14 +302,21 @@ def atomic_path(dest: Path) -> Iterator[Path]:
 
     Every file the project writes (cache entries, explanations, figures, the Keras cache) goes
     through here, so a failure never leaves a half-written file or damages an existing one.
-    The temporary name keeps ``dest``'s suffix (``np.savez`` needs ``.npz``).
+    The temporary name keeps ``dest``'s suffix (``np.savez`` needs ``.npz``). The file is
+    created with mode ``0o666`` less the user's umask, as any program's new files are
+    (``tempfile.mkstemp`` would make every file ``0o600``); ``O_EXCL`` makes sure the random
+    name is new.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=dest.parent, prefix=f".{dest.stem}.", suffix=f".part{dest.suffix}"
-    )
-    os.close(fd)
+    for attempt in range(10):
+        tmp = dest.parent / f".{dest.stem}.{secrets.token_hex(6)}.part{dest.suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            if attempt == 9:
+                raise
     try:
         yield Path(tmp)
         os.replace(tmp, dest)
