@@ -11,7 +11,7 @@ import sys
 from importlib import metadata
 
 from .data import DATA_ENV, data_dir, data_status, env_flag, keras_home
-from .models import INCEPTION_WEIGHTS, UNTRAINED_ENV, untrained_opt_in
+from .models import INCEPTION_WEIGHTS, untrained_opt_in
 
 __all__ = [
     "QUICK_ENV",
@@ -73,7 +73,7 @@ def package_versions() -> dict[str, str | None]:
 
 
 def weights_status() -> dict[str, object]:
-    """Whether the real InceptionV3 weights are at hand, and what will be used otherwise.
+    """Whether the real InceptionV3 weights are at hand, and which network ``"auto"`` gives.
 
     Introduced in ``notebooks/00_setup.ipynb``.
     """
@@ -82,11 +82,12 @@ def weights_status() -> dict[str, object]:
     root = data_dir()
     in_data = root is not None and (root / INCEPTION_WEIGHTS).is_file()
     if in_cache or in_data:
-        mode = "real ImageNet weights"
-    elif untrained_opt_in():
-        mode = "UNTRAINED network (opt-in active): predictions are meaningless"
+        mode = "real ImageNet weights: load_model('auto') is InceptionV3"
     else:
-        mode = "download on first use; offline this raises an error"
+        mode = (
+            "not here: online, Keras downloads them on first use; offline, load_model('auto') "
+            "is MobileNetV2 (real ImageNet weights, int8) standing in for InceptionV3"
+        )
     return {
         "keras_cache": in_cache,
         "data_dir": in_data,
@@ -126,10 +127,9 @@ def environment_report() -> tuple[str, list[str]]:
     weights = weights_status()
     lines.append(f"\nInceptionV3 weights: {weights['mode']}")
     lines.append(f"  Keras cache: {keras_home() / 'models'}")
-    if str(weights["mode"]).startswith("download"):
-        problems.append(
-            "The real InceptionV3 weights are not cached. Fix: go online once (Keras downloads "
-            f"them), or put them in ${DATA_ENV}/keras/models/, or set {UNTRAINED_ENV}=1 to run "
-            "with an untrained network (meaningless predictions)."
+    if not (weights["keras_cache"] or weights["data_dir"]):
+        lines.append(
+            "  To use InceptionV3 itself: go online once (Keras downloads and caches the "
+            f"weights), or put the file in ${DATA_ENV}/keras/models/."
         )
     return "\n".join(lines), problems
