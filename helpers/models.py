@@ -219,10 +219,10 @@ class LiteRTClassifier(ImageClassifier):
     Introduced in ``notebooks/03_inception_predictions.ipynb``.
 
     The graphs take one image at a time (a fixed reshape inside them rejects larger batches),
-    so a batch is split across ``num_workers`` interpreters of one thread each, in threads
-    that each resize their own share: on 2 cores this is faster than one interpreter with two
-    threads (see ``benchmarks/README.md``). Integer kernels make the outputs identical
-    whatever the split.
+    so a batch is split across ``num_workers`` interpreters (``num_threads`` threads each,
+    default 1), in threads that each resize their own share: on 2 cores two one-thread
+    interpreters are faster than one interpreter with two threads (``benchmarks/README.md``).
+    Integer kernels make the outputs identical whatever the split.
 
     The networks have 1001 outputs: output 0 is "background" and output ``i + 1`` is ImageNet
     class ``i`` in Keras' order. The background output is dropped, so rows are Keras-ordered
@@ -239,15 +239,17 @@ class LiteRTClassifier(ImageClassifier):
         class_names: Sequence[str],
         weights_source: str,
         num_workers: int | None = None,
+        num_threads: int = 1,
     ):
         from ai_edge_litert.interpreter import Interpreter
 
         if num_workers is None:
             num_workers = min(2, _available_cores())
         self.num_workers = check_batch_size(num_workers, "num_workers")
+        self.num_threads = check_batch_size(num_threads, "num_threads")
         self._interpreters = []
         for _ in range(self.num_workers):
-            interpreter = Interpreter(model_content=model_content, num_threads=1)
+            interpreter = Interpreter(model_content=model_content, num_threads=self.num_threads)
             interpreter.allocate_tensors()
             self._interpreters.append(interpreter)
         first = self._interpreters[0]
@@ -329,7 +331,9 @@ def _imagenet_labels_offset_checked() -> None:
         )
 
 
-def load_litert(name: str, *, num_workers: int | None = None) -> LiteRTClassifier:
+def load_litert(
+    name: str, *, num_workers: int | None = None, num_threads: int = 1
+) -> LiteRTClassifier:
     """One of the registry's int8 ImageNet models (``"mobilenet_v2"`` or ``"mobilenet_v1"``).
 
     Introduced in ``notebooks/03_inception_predictions.ipynb``. The file is found through the
@@ -347,6 +351,7 @@ def load_litert(name: str, *, num_workers: int | None = None) -> LiteRTClassifie
         class_names=imagenet_class_names(),
         weights_source=f"real ImageNet weights, run with LiteRT ({entry_path.name})",
         num_workers=num_workers,
+        num_threads=num_threads,
     )
 
 

@@ -26,5 +26,26 @@ def test_bench_explain_quick_prints_ratios_and_memory():
         r"b/c = [\d.]+",
         r"warm cache re-run\s+[\d.]+ s",
         r"growth -?\d+ MB",
+        r"\(d\) floor: inference only\s+[\d.]+ s",
+        r"\(e\) helpers\.explain\s+[\d.]+ s",
+        r"e/d = [\d.]+",
     ):
         assert re.search(pattern, out), (pattern, out)
+
+
+def test_bench_litert_quick_compares_the_ways_to_run_a_batch(offline_data):
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_litert.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    for variant in (
+        "1 interpreter x 1 thread, 224 input",
+        "1 interpreter x 2 threads, 224 input",
+        "2 interpreters x 1 thread, 224 input",
+        "2 interpreters x 1 thread, 299 input, resize in the workers",
+        "2 interpreters x 1 thread, 299 input, resize first",
+    ):
+        assert re.search(re.escape(variant) + r"\s+[\d.]+ img/s", out), (variant, out)
