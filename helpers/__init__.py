@@ -7,7 +7,8 @@ One module per LIME step, each introduced by a notebook:
 - :mod:`helpers.plotting` — figures shown and saved under ``build/figures`` (00)
 - :mod:`helpers.segmentation` — superpixels, labels ``0..S-1`` (01)
 - :mod:`helpers.perturbation` — masks and perturbed images, vectorized and streamed (02)
-- :mod:`helpers.models` — InceptionV3 (real or explicitly untrained), classifier function (00, 03)
+- :mod:`helpers.models` — one image-classifier interface: InceptionV3 (Keras), the int8
+  MobileNetV2/V1 (LiteRT), your own Keras model; `load_model("auto")` (00, 03)
 - :mod:`helpers.kernels` — cosine distance and the exponential kernel (04)
 - :mod:`helpers.surrogates` — ridge, K-LASSO, forward selection, OLS (05)
 - :mod:`helpers.explain` — the whole pipeline and :class:`~helpers.explain.Explanation` (06)
