@@ -1,0 +1,432 @@
+"""The LIME explorer's logic: hide superpixels, compare the network with its surrogate.
+
+Introduced in ``notebooks/06_explaining_predictions.ipynb``. LIME claims *local fidelity*:
+near the image, the linear surrogate ``intercept + coef · z`` predicts what the network says
+about the image with the superpixels of mask ``z`` hidden. :class:`ExplorerState` lets a
+learner test that claim one mask at a time. It holds a mask and, for the chosen label, the
+network's probability on the masked image next to the surrogate's prediction for that mask,
+with the mask's cosine distance and kernel weight. It has no user interface; the widgets of
+:mod:`helpers.explorer_app` drive it.
+
+Model calls are spent only where they are needed: one per new mask (outputs are kept, so
+going back to a mask is free), none to change the label or the kernel width (the surrogate
+is refitted on the explanation's stored samples and predictions), and one pass over the
+stored samples for each new fill (the stored predictions were made with the explanation's
+fill, so another fill needs its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .explain import Explanation, predict_samples
+from .kernels import cosine_distance, exponential_kernel
+from .perturbation import hidden_image, perturb
+from .surrogates import SurrogateFit, fit_surrogate
+
+__all__ = ["FILLS", "ExplorerState", "Visit", "default_explorer_inputs", "fill_key"]
+
+#: The fills of ``notebooks/02_perturbation.ipynb`` by name (values for uint8 images).
+FILLS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "blur": "blur"}
+
+
+def fill_key(hide_color: Any) -> str:
+    """A hashable, canonical name of a fill: ``(128, 128, 128)`` and ``[128, 128, 128]`` agree.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
+    value = np.asarray(hide_color).tolist() if not isinstance(hide_color, str) else hide_color
+    return json.dumps(value)
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to the null device for a moment.
+
+    LiteRT's C++ code prints an INFO line there when an interpreter is created, which a
+    notebook (and so the served app) would show as an error-coloured output.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def default_explorer_inputs(
+    *, num_samples: int | None = None, random_state: int = 0
+) -> tuple[Explanation, Any]:
+    """The explorer's default content: MobileNetV2 (int8) and LIME on the tree frog.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. Deterministic: the same
+    arguments give the same explanation in every process, so a test can compute what a
+    served explorer shows.
+
+    Parameters
+    ----------
+    num_samples
+        LIME samples; default 1000, or 300 under ``LIME_TUTORIAL_QUICK=1`` (``make test``).
+    random_state
+        Seed of the segmentation and the samples.
+
+    Returns
+    -------
+    explanation, model
+        The explanation of the top class, and the model (an
+        :class:`~helpers.models.ImageClassifier`).
+    """
+    from .data import load_image
+    from .environment import sample_budget
+    from .explain import explain
+    from .models import load_model
+
+    with _native_stderr_silenced():
+        model = load_model("mobilenet_v2")
+    image = load_image("red_eyed_tree_frog.jpg", size=model.input_size)
+    if num_samples is None:
+        num_samples = sample_budget(1000, 300)
+    explanation = explain(
+        image, model, num_samples=num_samples, top_labels=1, random_state=random_state,
+        progress=False,
+    )  # fmt: skip
+    return explanation, model
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One mask the learner has looked at, with one fill, and the network's outputs on it.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
+
+    mask: np.ndarray  #: (S,) uint8, 1 = superpixel shown
+    hide_color: Any  #: the fill of the hidden superpixels
+    probabilities: np.ndarray  #: (K,) the network's output on the masked image
+
+
+class ExplorerState:
+    """A mask over an explanation's superpixels and what the network and surrogate say.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+
+    Parameters
+    ----------
+    explanation
+        A LIME explanation (:func:`helpers.explain.explain`) of ``model`` on one image. Its
+        samples and predictions are reused to refit the surrogate for another label or kernel
+        width without calling the model.
+    model
+        The classifier the explanation explains: ``(B, H, W, 3)`` images to ``(B, K)``
+        probabilities.
+    label
+        The label to follow; default: the explanation's first (the top class).
+    batch_size
+        Images per model call when a new fill makes the stored samples be predicted again.
+
+    Attributes
+    ----------
+    mask
+        ``(S,)`` uint8 copy of the current mask (1 = shown, 0 = hidden).
+    label, hide_color, kernel_width
+        The current label, fill and kernel width.
+    model_probability
+        The network's probability of ``label`` on the masked image.
+    surrogate_prediction
+        The surrogate's prediction for the mask, ``intercept + coef @ mask``.
+    distance, weight
+        The mask's cosine distance to the original (all ones) and its kernel weight.
+    model_calls
+        Images the explorer has sent to the model so far.
+
+    Examples
+    --------
+    >>> state = ExplorerState(explanation, model)  # doctest: +SKIP
+    >>> state.toggle(state.superpixel_at(120, 80))  # doctest: +SKIP
+    >>> state.model_probability, state.surrogate_prediction  # doctest: +SKIP
+    (0.6171875, 0.7204...)
+    """
+
+    def __init__(
+        self,
+        explanation: Explanation,
+        model: Callable[[np.ndarray], np.ndarray],
+        *,
+        label: int | None = None,
+        batch_size: int = 32,
+    ):
+        self.explanation = explanation
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.image = explanation.image
+        self.segments = explanation.segments
+        self.num_superpixels = int(explanation.samples.shape[1])
+        self.num_classes = int(explanation.predictions.shape[1])
+        self.surrogate = str(explanation.params.get("surrogate", "ridge"))
+        self.num_features = explanation.params.get("num_features")
+        self._fit_width = float(explanation.params.get("kernel_width", 0.25))
+        self._fit_fill = explanation.params.get("hide_color")
+        self.model_calls = 0
+        self._predictions = {fill_key(self._fit_fill): explanation.predictions}
+        self._fills: dict[str, np.ndarray] = {}
+        self._fits: dict[tuple[int, str, float], SurrogateFit] = {}
+        self._visits: dict[tuple[str, bytes], Visit] = {}
+        self.label = explanation.labels[0] if label is None else self._check_label(label)
+        self.hide_color = self._fit_fill
+        self.kernel_width = self._fit_width
+        self._mask = np.ones(self.num_superpixels, dtype=np.uint8)
+        self._update()
+
+    # ----- reading ---------------------------------------------------------------------
+    @property
+    def mask(self) -> np.ndarray:
+        """A copy of the current mask, ``(S,)`` uint8."""
+        return self._mask.copy()
+
+    @property
+    def fit(self) -> SurrogateFit:
+        """The surrogate for the current label, fill and kernel width."""
+        return self._surrogate(self.label, self.hide_color, self.kernel_width)
+
+    @property
+    def coef(self) -> np.ndarray:
+        """The current surrogate's weight per superpixel, ``(S,)``."""
+        return self.fit.coef
+
+    @property
+    def intercept(self) -> float:
+        """The current surrogate's intercept."""
+        return self.fit.intercept
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """The network's whole output ``(K,)`` on the current masked image."""
+        return self._current.probabilities
+
+    @property
+    def masked_image(self) -> np.ndarray:
+        """The image the network sees: hidden superpixels replaced by the fill."""
+        fill = self._fill_image(self.hide_color)
+        return perturb(self.image, self.segments, self._mask[None], fill=fill)[0]
+
+    def top_labels(self, k: int = 5) -> list[int]:
+        """The ``k`` classes with the most probability on average over LIME's samples.
+
+        These are the labels whose surrogates have something to explain; a class the
+        network never gives any probability has a constant target and all-zero weights.
+        """
+        mean = self._predictions[fill_key(self.hide_color)].mean(axis=0)
+        order = np.argsort(-mean, kind="stable")[: int(k)]
+        return [int(j) for j in order]
+
+    def superpixel_at(self, row: int, col: int) -> int:
+        """The superpixel under pixel ``(row, col)`` of the image."""
+        height, width = self.segments.shape
+        row, col = int(row), int(col)
+        if not (0 <= row < height and 0 <= col < width):
+            raise ValueError(
+                f"Pixel ({row}, {col}) is outside the {height} x {width} image; rows run "
+                f"0..{height - 1} and columns 0..{width - 1}."
+            )
+        return int(self.segments[row, col])
+
+    def surrogate_at(self, mask: np.ndarray) -> float:
+        """The current surrogate's prediction for any mask: ``intercept + coef @ mask``."""
+        fit = self.fit
+        return float(fit.intercept + fit.coef @ np.asarray(mask, dtype=np.float64))
+
+    @property
+    def history(self) -> list[Visit]:
+        """Every (mask, fill) looked at so far, each once, the most recently seen last."""
+        return list(self._visits.values())
+
+    def pairs(self) -> np.ndarray:
+        """``(n, 2)`` array of (network, surrogate) for every mask seen with the current fill.
+
+        Both columns are for the current label, and the surrogate column is the current
+        surrogate's, so changing the kernel width moves the points up or down: the record
+        shows how well *this* surrogate matches the network on all the masks tried so far.
+        Rows are in the order of :attr:`history`; the last row is the current mask.
+        """
+        key = fill_key(self.hide_color)
+        rows = [
+            (float(v.probabilities[self.label]), self.surrogate_at(v.mask))
+            for (fill, _), v in self._visits.items()
+            if fill == key
+        ]
+        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+    # ----- changing the mask -------------------------------------------------------------
+    def toggle(self, superpixel: int) -> None:
+        """Hide superpixel ``superpixel`` if it is shown, show it if it is hidden."""
+        j = self._check_superpixel(superpixel)
+        mask = self._mask.copy()
+        mask[j] = 1 - mask[j]
+        self._set(mask)
+
+    def set_mask(self, mask: Sequence[int] | np.ndarray) -> None:
+        """Use ``mask`` (``S`` values of 0/1) as the current mask."""
+        mask = np.asarray(mask)
+        if mask.shape != (self.num_superpixels,) or not np.isin(mask, (0, 1)).all():
+            raise ValueError(
+                f"mask must be {self.num_superpixels} values of 0 or 1, one per superpixel; "
+                f"got shape {mask.shape}."
+            )
+        self._set(mask.astype(np.uint8))
+
+    def reset(self) -> None:
+        """Show every superpixel again (the original image)."""
+        self._set(np.ones(self.num_superpixels, dtype=np.uint8))
+
+    def show_top(self, k: int) -> None:
+        """Show only the ``k`` superpixels with the largest positive weights, hide the rest.
+
+        This is the image LIME shows as its explanation (``image_and_mask`` with
+        ``positive_only=True, hide_rest=True``), for the current surrogate. Fewer than ``k``
+        are shown when fewer have a positive weight.
+        """
+        k = int(k)
+        if k < 0:
+            raise ValueError(f"k must be 0 or more, got {k}.")
+        coef = self.coef
+        order = [j for j in np.argsort(-coef, kind="stable") if coef[j] > 0][:k]
+        mask = np.zeros(self.num_superpixels, dtype=np.uint8)
+        mask[order] = 1
+        self._set(mask)
+
+    # ----- changing the settings ---------------------------------------------------------
+    def set_label(self, label: int) -> None:
+        """Follow another class. Refits from the stored predictions: no model calls."""
+        self.label = self._check_label(label)
+        self._update()
+
+    def set_kernel_width(self, kernel_width: float) -> None:
+        """Refit the surrogate with another kernel width: no model calls.
+
+        The explanation's samples and predictions are weighted again with
+        ``exponential_kernel(distances, kernel_width)`` and fitted with the explanation's
+        surrogate settings, which gives what :func:`helpers.explain.explain` would give for
+        the same samples and this width.
+        """
+        width = float(kernel_width)
+        exponential_kernel(np.zeros(1), width)  # validates the width
+        self.kernel_width = width
+        self._update()
+
+    def set_hide_color(self, hide_color: Any) -> None:
+        """Use another fill for hidden superpixels (``None``, a colour or ``"blur"``).
+
+        The network sees the new fill at once. The surrogate has to be fitted on predictions
+        made with the same fill, so for a fill not used before the explanation's samples are
+        predicted again (``num_samples`` model calls, once per fill).
+        """
+        self._fill_image(hide_color)  # validates the fill before anything changes
+        key = fill_key(hide_color)
+        if key not in self._predictions:
+            self._predictions[key] = predict_samples(
+                self.image, self.segments, self.explanation.samples, self._call_model,
+                hide_color=hide_color, batch_size=self.batch_size, progress=False, cache=False,
+            )  # fmt: skip
+        self.hide_color = hide_color
+        self._update()
+
+    # ----- internals ---------------------------------------------------------------------
+    def _check_label(self, label: int) -> int:
+        if isinstance(label, bool) or not isinstance(label, int | np.integer):
+            raise TypeError(f"label must be a class index (int), got {label!r}.")
+        if not 0 <= int(label) < self.num_classes:
+            raise ValueError(f"label {label} is outside the model's 0..{self.num_classes - 1}.")
+        return int(label)
+
+    def _check_superpixel(self, superpixel: int) -> int:
+        if isinstance(superpixel, bool) or not isinstance(superpixel, int | np.integer):
+            raise TypeError(f"superpixel must be an int, got {superpixel!r}.")
+        if not 0 <= int(superpixel) < self.num_superpixels:
+            raise ValueError(
+                f"superpixel {superpixel} does not exist; there are {self.num_superpixels} "
+                f"(0..{self.num_superpixels - 1})."
+            )
+        return int(superpixel)
+
+    def _call_model(self, images: np.ndarray) -> np.ndarray:
+        """The model on a batch, counted in :attr:`model_calls`."""
+        self.model_calls += len(images)
+        return np.asarray(self.model(images))
+
+    def _fill_image(self, hide_color: Any) -> np.ndarray:
+        key = fill_key(hide_color)
+        if key not in self._fills:
+            self._fills[key] = hidden_image(self.image, self.segments, hide_color)
+        return self._fills[key]
+
+    def _surrogate(self, label: int, hide_color: Any, width: float) -> SurrogateFit:
+        """LIME's surrogate for ``label``, from the stored samples' predictions with this fill."""
+        key = (label, fill_key(hide_color), width)
+        if key in self._fits:
+            return self._fits[key]
+        e = self.explanation
+        original = (
+            fill_key(hide_color) == fill_key(self._fit_fill)
+            and width == self._fit_width
+            and label in e.coef
+        )
+        if original:  # exactly the explanation's own numbers
+            fit = SurrogateFit(
+                coef=e.coef[label],
+                intercept=e.intercept[label],
+                score=e.score[label],
+                local_pred=e.local_pred[label],
+                selected=np.asarray(
+                    e.params.get("selected", {}).get(str(label), range(self.num_superpixels)),
+                    dtype=np.int64,
+                ),
+            )
+        else:
+            target = self._predictions[fill_key(hide_color)][:, label]
+            if np.ptp(target) == 0.0:  # as explain does: a constant target, zero weights
+                fit = SurrogateFit(
+                    coef=np.zeros(self.num_superpixels),
+                    intercept=float(target[0]),
+                    score=1.0,
+                    local_pred=float(target[0]),
+                    selected=np.arange(self.num_superpixels),
+                )
+            else:
+                weights = exponential_kernel(e.distances, width)
+                fit = fit_surrogate(
+                    e.samples, target, weights, method=self.surrogate,
+                    num_features=self.num_features,
+                )  # fmt: skip
+        self._fits[key] = fit
+        return fit
+
+    def _set(self, mask: np.ndarray) -> None:
+        self._mask = mask
+        self._update()
+
+    def _update(self) -> None:
+        """Recompute every number for the current mask, label, fill and width."""
+        key = (fill_key(self.hide_color), self._mask.tobytes())
+        if key not in self._visits:
+            image = self.masked_image
+            probabilities = self._call_model(image[None])[0]
+            self._visits[key] = Visit(self._mask.copy(), self.hide_color, probabilities)
+        else:  # seen before: move it to the end, so the record ends with the current mask
+            self._visits[key] = self._visits.pop(key)
+        self._current = self._visits[key]
+        self.model_probability = float(self._current.probabilities[self.label])
+        self.surrogate_prediction = self.surrogate_at(self._mask)
+        self.distance = float(cosine_distance(self._mask[None])[0])
+        self.weight = float(exponential_kernel(np.array([self.distance]), self.kernel_width)[0])

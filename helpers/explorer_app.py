@@ -1,0 +1,356 @@
+"""The LIME explorer as an ipywidgets app: click superpixels, compare network and surrogate.
+
+Introduced in ``notebooks/06_explaining_predictions.ipynb``. :class:`ExplorerApp` draws an
+:class:`~helpers.explorer.ExplorerState`: the masked image (click a superpixel to hide or show
+it, through ``ipyevents``), the network's probability and the surrogate's prediction as large
+numbers, a small scatter of every (network, surrogate) pair so far, and the controls (label,
+fill, kernel width, reset, show top-k). The same app runs inline in a notebook and alone under
+Voilà (``make explore``, ``apps/explorer.ipynb``).
+
+Each click costs one model call and one PNG encoding; ``benchmarks/bench_explorer.py``
+measures the time until the browser shows the new numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+from ipyevents import Event
+
+from .explain import Explanation
+from .explorer import FILLS, ExplorerState, default_explorer_inputs, fill_key
+
+__all__ = ["ExplorerApp", "format_number", "scatter_svg"]
+
+#: CSS classes the browser test and the benchmark find the numbers and the image by.
+MODEL_CLASS, SURROGATE_CLASS, IMAGE_CLASS = (
+    "lime-explorer-model",
+    "lime-explorer-surrogate",
+    "lime-explorer-image",
+)
+_BOUNDARY = np.array([255, 221, 0], dtype=np.float64)  # yellow superpixel outlines
+
+
+def format_number(value: float) -> str:
+    """How the app prints a probability or prediction: four decimals.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
+    return f"{value:.4f}"
+
+
+def scatter_svg(pairs: np.ndarray, *, size: int = 240) -> str:
+    """A small SVG scatter of (network, surrogate) pairs, the last one highlighted.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The dashed diagonal is
+    where the surrogate would be exactly right; both axes cover [0, 1] and any surrogate
+    value outside it.
+    """
+    pairs = np.asarray(pairs, dtype=np.float64).reshape(-1, 2)
+    lo = min(0.0, float(pairs.min())) if len(pairs) else 0.0
+    hi = max(1.0, float(pairs.max())) if len(pairs) else 1.0
+    left, bottom, top, right = 44, 34, 8, 10
+    inner = size - max(left + right, top + bottom)
+
+    def x(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * inner
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * inner
+
+    mid = y((lo + hi) / 2)
+    parts = [
+        f'<svg class="lime-explorer-scatter" width="{size}" height="{top + inner + bottom}" '
+        'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">',
+        f'<rect x="{left}" y="{top}" width="{inner}" height="{inner}" fill="#fafafa" '
+        'stroke="#999"/>',
+        f'<line x1="{x(lo):.1f}" y1="{y(lo):.1f}" x2="{x(hi):.1f}" y2="{y(hi):.1f}" '
+        'stroke="#888" stroke-dasharray="4 3"/>',
+        f'<text x="{x(lo):.1f}" y="{y(lo) + 13:.1f}" text-anchor="middle">{lo:.3g}</text>',
+        f'<text x="{x(hi):.1f}" y="{y(lo) + 13:.1f}" text-anchor="end">{hi:.3g}</text>',
+        f'<text x="{left - 4}" y="{y(lo):.1f}" text-anchor="end">{lo:.3g}</text>',
+        f'<text x="{left - 4}" y="{y(hi) + 9:.1f}" text-anchor="end">{hi:.3g}</text>',
+        f'<text x="{left + inner / 2:.1f}" y="{y(lo) + 28:.1f}" text-anchor="middle">'
+        "network</text>",
+        f'<text x="14" y="{mid:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {mid:.1f})">surrogate</text>',
+    ]
+    for i, (a, b) in enumerate(pairs):
+        last = i == len(pairs) - 1
+        parts.append(
+            f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="{5 if last else 3.5}" '
+            f'fill="{"#d62728" if last else "#1f77b4"}" fill-opacity="{1 if last else 0.6}"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+class ExplorerApp:
+    """The explorer's widgets around an :class:`~helpers.explorer.ExplorerState`.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. Display the app (or its
+    :attr:`widget`) in a notebook; under Voilà the same cell makes the page.
+
+    Parameters
+    ----------
+    state
+        What to show: an explanation and its model (see :class:`ExplorerState`).
+    scale
+        Each image pixel is drawn as ``scale x scale`` screen pixels.
+    num_labels
+        How many classes the label chooser offers (those with the most probability over
+        LIME's samples, see :meth:`ExplorerState.top_labels`).
+    title
+        Heading; default names the model.
+
+    Attributes
+    ----------
+    widget
+        The whole app, an ``ipywidgets.VBox``.
+    image, numbers, scatter, label, fill, kernel_width, reset, top_k, show_top, status
+        The parts, for notebooks and tests to read or drive.
+    updates
+        How many times the display has been redrawn (also in the page, ``data-updates``).
+    last_update_seconds
+        Time the last redraw took in Python (the state update, the model call, the PNG).
+    """
+
+    def __init__(
+        self,
+        state: ExplorerState,
+        *,
+        scale: int = 2,
+        num_labels: int = 5,
+        title: str | None = None,
+    ):
+        from skimage.segmentation import find_boundaries
+
+        self.state = state
+        self.scale = int(scale)
+        self.updates = 0
+        self.last_update_seconds = float("nan")
+        big = np.repeat(np.repeat(state.segments, self.scale, axis=0), self.scale, axis=1)
+        self._outline = find_boundaries(big, mode="inner")
+        names = getattr(state.model, "class_names", None)
+        self._names = list(names) if names is not None else None
+        model_name = getattr(state.model, "display_name", type(state.model).__name__)
+
+        height, width = state.segments.shape
+        self.image = widgets.Image(
+            format="png",
+            layout=widgets.Layout(
+                width=f"{width * self.scale}px", height=f"{height * self.scale}px"
+            ),
+        )
+        self.image.add_class(IMAGE_CLASS)
+        self._events = Event(source=self.image, watched_events=["click"])
+        self._events.on_dom_event(self._guarded(self._on_click))
+
+        self.numbers = widgets.HTML()
+        self.scatter = widgets.HTML()
+        self.status = widgets.HTML()
+        labels = state.top_labels(num_labels)
+        if state.label not in labels:
+            labels.insert(0, state.label)
+        self.label = widgets.Dropdown(
+            options=[(self._class_name(j), j) for j in labels],
+            value=state.label,
+            description="label",
+        )
+        fills = dict(FILLS)
+        if fill_key(state.hide_color) not in {fill_key(v) for v in fills.values()}:
+            fills = {"explanation's fill": state.hide_color, **fills}
+        self._fills = fills
+        current = next(n for n, v in fills.items() if fill_key(v) == fill_key(state.hide_color))
+        self.fill = widgets.Dropdown(options=list(fills), value=current, description="fill")
+        self.kernel_width = widgets.FloatSlider(
+            value=state.kernel_width,
+            min=0.05,
+            max=1.0,
+            step=0.05,
+            readout_format=".2f",
+            continuous_update=False,
+            description="kernel width",
+            style={"description_width": "initial"},
+        )
+        self.reset = widgets.Button(description="Reset", icon="undo", tooltip="show everything")
+        self.top_k = widgets.BoundedIntText(
+            value=min(5, state.num_superpixels),
+            min=0,
+            max=state.num_superpixels,
+            description="k",
+            layout=widgets.Layout(width="110px"),
+            style={"description_width": "20px"},
+        )
+        self.show_top = widgets.Button(
+            description="Show top k", tooltip="keep only LIME's top-k superpixels"
+        )
+
+        self.label.observe(self._guarded(lambda c: state.set_label(c["new"])), "value")
+        self.kernel_width.observe(
+            self._guarded(lambda c: state.set_kernel_width(c["new"])), "value"
+        )
+        self.fill.observe(self._guarded(self._on_fill), "value")
+        self.reset.on_click(self._guarded(lambda _: state.reset()))
+        self.show_top.on_click(self._guarded(lambda _: state.show_top(self.top_k.value)))
+
+        heading = widgets.HTML(
+            f"<h3 style='margin:4px 0'>{html.escape(title or 'LIME explorer')}</h3>"
+            f"<div>{html.escape(model_name)}. Click a superpixel to hide it, click again to "
+            "show it; compare what the network says with what LIME's linear surrogate "
+            "predicts.</div>"
+        )
+        parts: list[widgets.Widget] = [heading]
+        if getattr(state.model, "untrained", False):
+            parts.append(
+                widgets.HTML(
+                    "<h3 style='color:#c00'>UNTRAINED network: its predictions mean nothing.</h3>"
+                )
+            )
+        controls = widgets.VBox(
+            [
+                self.label,
+                self.fill,
+                self.kernel_width,
+                widgets.HBox([self.reset, self.top_k, self.show_top]),
+            ]
+        )
+        legend = widgets.HTML(
+            "<div style='font-size:12px;color:#555;max-width:260px'>Each dot is a mask you "
+            "tried (red: this one). On the dashed line the surrogate equals the network.</div>"
+        )
+        right = widgets.VBox(
+            [self.numbers, self.scatter, legend], layout=widgets.Layout(margin="0 16px")
+        )
+        parts += [widgets.HBox([self.image, right]), controls, self.status]
+        self.widget = widgets.VBox(parts)
+        self.widget.add_class("lime-explorer")
+        self.refresh()
+
+    # ----- building -------------------------------------------------------------------------
+    @classmethod
+    def default(cls, *, num_samples: int | None = None, **kwargs: Any) -> ExplorerApp:
+        """The explorer on MobileNetV2 and the tree frog (see
+        :func:`helpers.explorer.default_explorer_inputs`).
+
+        Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+        """
+        explanation, model = default_explorer_inputs(num_samples=num_samples)
+        return cls(ExplorerState(explanation, model), **kwargs)
+
+    @classmethod
+    def from_explanation(
+        cls, explanation: Explanation, model: Callable[[np.ndarray], np.ndarray], **kwargs: Any
+    ) -> ExplorerApp:
+        """The explorer on any explanation and the model it explains.
+
+        Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+        """
+        return cls(ExplorerState(explanation, model), **kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # ----- drawing ------------------------------------------------------------------------
+    def _class_name(self, label: int) -> str:
+        if self._names is not None and 0 <= label < len(self._names):
+            return f"{self._names[label]} ({label})"
+        return f"class {label}"
+
+    def render(self) -> np.ndarray:
+        """The picture shown: the masked image, enlarged, with the superpixels outlined."""
+        s = self.scale
+        pixels = np.repeat(np.repeat(self.state.masked_image, s, axis=0), s, axis=1)
+        if pixels.dtype != np.uint8:
+            pixels = np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
+        pixels = pixels.copy()
+        edge = pixels[self._outline].astype(np.float64)
+        pixels[self._outline] = np.round(0.35 * edge + 0.65 * _BOUNDARY).astype(np.uint8)
+        return pixels
+
+    def numbers_html(self) -> str:
+        """The two large numbers and the mask's distance and kernel weight, as HTML."""
+        st = self.state
+        hidden = st.num_superpixels - int(st.mask.sum())
+
+        def big(name: str, css: str, value: float, color: str) -> str:
+            return (
+                f"<div style='margin:2px 0'><div style='font-size:13px;color:#555'>{name}</div>"
+                f"<span class='{css}' data-value='{value!r}' style='font-size:40px;"
+                f"font-weight:bold;color:{color};font-family:monospace'>"
+                f"{format_number(value)}</span></div>"
+            )
+
+        network = big("network, on this masked image", MODEL_CLASS, st.model_probability, "#1f77b4")
+        surrogate = big(
+            "LIME surrogate, intercept + coef · mask",
+            SURROGATE_CLASS,
+            st.surrogate_prediction,
+            "#d62728",
+        )
+        details = (
+            f"<div style='font-size:12px;color:#555'>hidden: {hidden} of "
+            f"{st.num_superpixels} superpixels · cosine distance {st.distance:.3f} · "
+            f"kernel weight {st.weight:.3f}</div>"
+        )
+        label = html.escape(self._class_name(st.label))
+        return (
+            f"<div class='lime-explorer-numbers' data-updates='{self.updates}'>"
+            f"<div style='font-size:14px'>P({label})</div>{network}{surrogate}{details}</div>"
+        )
+
+    def refresh(self) -> None:
+        """Redraw the image, the numbers and the scatter from the state."""
+        self.updates += 1
+        self.image.value = _png(self.render())
+        self.scatter.value = scatter_svg(self.state.pairs())
+        self.numbers.value = self.numbers_html()  # last: new numbers mean all is drawn
+
+    # ----- events -------------------------------------------------------------------------
+    def _guarded(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Run a handler, redraw, time it, and show an error in the status line, not a log."""
+
+        def run(event: Any) -> None:
+            start = time.perf_counter()
+            try:
+                handler(event)
+                self.refresh()
+                self.status.value = ""
+            except Exception as exc:  # shown to the learner; the page must stay usable
+                self.status.value = (
+                    f"<span style='color:#c00'>{html.escape(type(exc).__name__)}: "
+                    f"{html.escape(str(exc))}</span>"
+                )
+            self.last_update_seconds = time.perf_counter() - start
+
+        return run
+
+    def click(self, row: float, col: float) -> None:
+        """What a click on the image at displayed pixel ``(row, col)`` does."""
+        height, width = self.state.segments.shape
+        r = min(max(int(row // self.scale), 0), height - 1)
+        c = min(max(int(col // self.scale), 0), width - 1)
+        self.state.toggle(self.state.superpixel_at(r, c))
+
+    def _on_click(self, event: dict[str, Any]) -> None:
+        self.click(event["dataY"], event["dataX"])
+
+    def _on_fill(self, change: dict[str, Any]) -> None:
+        self.status.value = "Predicting LIME's samples with the new fill…"
+        self.state.set_hide_color(self._fills[change["new"]])
