@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .explain import Explanation, predict_samples
-from .kernels import cosine_distance, exponential_kernel
 from .perturbation import hidden_image, perturb
 from .surrogates import SurrogateFit, fit_surrogate
 
@@ -38,13 +38,16 @@ __all__ = ["FILLS", "ExplorerState", "Visit", "default_explorer_inputs", "fill_k
 FILLS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "blur": "blur"}
 
 
-def fill_key(hide_color: Any) -> str:
-    """A hashable, canonical name of a fill: ``(128, 128, 128)`` and ``[128, 128, 128]`` agree.
+def fill_key(hide_color: Any, channels: int = 3) -> str:
+    """A canonical name of a fill, equal for fills that give the same hidden image.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. ``0``, ``0.0``,
+    ``(0, 0, 0)`` and ``[0, 0, 0]`` all name black on a ``channels``-channel image.
     """
-    value = np.asarray(hide_color).tolist() if not isinstance(hide_color, str) else hide_color
-    return json.dumps(value)
+    if hide_color is None or isinstance(hide_color, str):
+        return json.dumps(hide_color)
+    color = np.broadcast_to(np.asarray(hide_color, dtype=np.float64), (channels,))
+    return json.dumps(color.tolist())
 
 
 @contextmanager
@@ -147,7 +150,11 @@ class ExplorerState:
     surrogate_prediction
         The surrogate's prediction for the mask, ``intercept + coef @ mask``.
     distance, weight
-        The mask's cosine distance to the original (all ones) and its kernel weight.
+        The mask's distance to the original (all ones) and its kernel weight: for lime's
+        recipe, :func:`helpers.kernels.cosine_distance` and
+        :func:`helpers.kernels.exponential_kernel` at the current width. An explanation made
+        with another distance or kernel (``params["distance"]``, ``params["kernel"]``) keeps
+        its own.
     model_calls
         Images the explorer has sent to the model so far.
 
@@ -156,7 +163,6 @@ class ExplorerState:
     >>> state = ExplorerState(explanation, model)  # doctest: +SKIP
     >>> state.toggle(state.superpixel_at(120, 80))  # doctest: +SKIP
     >>> state.model_probability, state.surrogate_prediction  # doctest: +SKIP
-    (0.6171875, 0.7204...)
     """
 
     def __init__(
@@ -176,10 +182,12 @@ class ExplorerState:
         self.num_classes = int(explanation.predictions.shape[1])
         self.surrogate = str(explanation.params.get("surrogate", "ridge"))
         self.num_features = explanation.params.get("num_features")
+        self.distance_name = str(explanation.params.get("distance", "cosine"))
+        self.kernel_name = str(explanation.params.get("kernel", "lime"))
         self._fit_width = float(explanation.params.get("kernel_width", 0.25))
         self._fit_fill = explanation.params.get("hide_color")
         self.model_calls = 0
-        self._predictions = {fill_key(self._fit_fill): explanation.predictions}
+        self._predictions = {self._key(self._fit_fill): explanation.predictions}
         self._fills: dict[str, np.ndarray] = {}
         self._fits: dict[tuple[int, str, float], SurrogateFit] = {}
         self._visits: dict[tuple[str, bytes], Visit] = {}
@@ -227,7 +235,7 @@ class ExplorerState:
         These are the labels whose surrogates have something to explain; a class the
         network never gives any probability has a constant target and all-zero weights.
         """
-        mean = self._predictions[fill_key(self.hide_color)].mean(axis=0)
+        mean = self._predictions[self._key(self.hide_color)].mean(axis=0)
         order = np.argsort(-mean, kind="stable")[: int(k)]
         return [int(j) for j in order]
 
@@ -260,7 +268,7 @@ class ExplorerState:
         shows how well *this* surrogate matches the network on all the masks tried so far.
         Rows are in the order of :attr:`history`; the last row is the current mask.
         """
-        key = fill_key(self.hide_color)
+        key = self._key(self.hide_color)
         rows = [
             (float(v.probabilities[self.label]), self.surrogate_at(v.mask))
             for (fill, _), v in self._visits.items()
@@ -315,13 +323,13 @@ class ExplorerState:
     def set_kernel_width(self, kernel_width: float) -> None:
         """Refit the surrogate with another kernel width: no model calls.
 
-        The explanation's samples and predictions are weighted again with
-        ``exponential_kernel(distances, kernel_width)`` and fitted with the explanation's
-        surrogate settings, which gives what :func:`helpers.explain.explain` would give for
-        the same samples and this width.
+        The explanation's samples and predictions are weighted again with the kernel at the
+        new width, ``exponential_kernel(distances, kernel_width)``, and fitted with the
+        explanation's surrogate settings: what :func:`helpers.explain.explain` gives for the
+        same samples and this width.
         """
         width = float(kernel_width)
-        exponential_kernel(np.zeros(1), width)  # validates the width
+        self._kernel(np.zeros(1), width)  # validates the width
         self.kernel_width = width
         self._update()
 
@@ -333,7 +341,7 @@ class ExplorerState:
         predicted again (``num_samples`` model calls, once per fill).
         """
         self._fill_image(hide_color)  # validates the fill before anything changes
-        key = fill_key(hide_color)
+        key = self._key(hide_color)
         if key not in self._predictions:
             self._predictions[key] = predict_samples(
                 self.image, self.segments, self.explanation.samples, self._call_model,
@@ -343,6 +351,24 @@ class ExplorerState:
         self._update()
 
     # ----- internals ---------------------------------------------------------------------
+    def _distances(self, masks: np.ndarray, hide_color: Any) -> np.ndarray:
+        """The explanation's distance of each mask to the original (lime's: cosine)."""
+        if self.distance_name == "cosine":
+            return kernels.cosine_distance(masks)
+        return kernels.mask_distances(
+            masks, self.distance_name, image=self.image, fill=self._fill_image(hide_color),
+            segments=self.segments,
+        )  # fmt: skip
+
+    def _kernel(self, distances: np.ndarray, width: float) -> np.ndarray:
+        """The explanation's kernel (lime's by default) at ``width``."""
+        if self.kernel_name == "lime":
+            return kernels.exponential_kernel(distances, width)
+        return kernels.exponential_kernel(distances, width, kernel=self.kernel_name)
+
+    def _key(self, hide_color: Any) -> str:
+        return fill_key(hide_color, self.image.shape[-1])
+
     def _check_label(self, label: int) -> int:
         if isinstance(label, bool) or not isinstance(label, int | np.integer):
             raise TypeError(f"label must be a class index (int), got {label!r}.")
@@ -366,19 +392,19 @@ class ExplorerState:
         return np.asarray(self.model(images))
 
     def _fill_image(self, hide_color: Any) -> np.ndarray:
-        key = fill_key(hide_color)
+        key = self._key(hide_color)
         if key not in self._fills:
             self._fills[key] = hidden_image(self.image, self.segments, hide_color)
         return self._fills[key]
 
     def _surrogate(self, label: int, hide_color: Any, width: float) -> SurrogateFit:
         """LIME's surrogate for ``label``, from the stored samples' predictions with this fill."""
-        key = (label, fill_key(hide_color), width)
+        key = (label, self._key(hide_color), width)
         if key in self._fits:
             return self._fits[key]
         e = self.explanation
         original = (
-            fill_key(hide_color) == fill_key(self._fit_fill)
+            self._key(hide_color) == self._key(self._fit_fill)
             and width == self._fit_width
             and label in e.coef
         )
@@ -394,7 +420,7 @@ class ExplorerState:
                 ),
             )
         else:
-            target = self._predictions[fill_key(hide_color)][:, label]
+            target = self._predictions[self._key(hide_color)][:, label]
             if np.ptp(target) == 0.0:  # as explain does: a constant target, zero weights
                 fit = SurrogateFit(
                     coef=np.zeros(self.num_superpixels),
@@ -404,7 +430,9 @@ class ExplorerState:
                     selected=np.arange(self.num_superpixels),
                 )
             else:
-                weights = exponential_kernel(e.distances, width)
+                same_fill = self._key(hide_color) == self._key(self._fit_fill)
+                distances = e.distances if same_fill else self._distances(e.samples, hide_color)
+                weights = self._kernel(distances, width)
                 fit = fit_surrogate(
                     e.samples, target, weights, method=self.surrogate,
                     num_features=self.num_features,
@@ -418,7 +446,7 @@ class ExplorerState:
 
     def _update(self) -> None:
         """Recompute every number for the current mask, label, fill and width."""
-        key = (fill_key(self.hide_color), self._mask.tobytes())
+        key = (self._key(self.hide_color), self._mask.tobytes())
         if key not in self._visits:
             image = self.masked_image
             probabilities = self._call_model(image[None])[0]
@@ -428,5 +456,5 @@ class ExplorerState:
         self._current = self._visits[key]
         self.model_probability = float(self._current.probabilities[self.label])
         self.surrogate_prediction = self.surrogate_at(self._mask)
-        self.distance = float(cosine_distance(self._mask[None])[0])
-        self.weight = float(exponential_kernel(np.array([self.distance]), self.kernel_width)[0])
+        self.distance = float(self._distances(self._mask[None], self.hide_color)[0])
+        self.weight = float(self._kernel(np.array([self.distance]), self.kernel_width)[0])

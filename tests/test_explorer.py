@@ -1,0 +1,289 @@
+"""ExplorerState: every number it shows, recomputed independently with helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import data, models
+from helpers.explain import Explanation, explain
+from helpers.explorer import ExplorerState, default_explorer_inputs, fill_key
+from helpers.kernels import cosine_distance, exponential_kernel
+from helpers.perturbation import perturb
+
+N = 120  # LIME samples: enough for a real fit, cheap with MobileNetV2 (~4 ms a call)
+TREE_FROG = 31
+
+
+class Counting:
+    """A model that counts the images it is asked about."""
+
+    def __init__(self, model):
+        self.model = model
+        self.images = 0
+        self.class_names = model.class_names
+
+    def __call__(self, images):
+        self.images += len(images)
+        return self.model(images)
+
+
+@pytest.fixture(scope="module")
+def mobilenet(data_root):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
+        return models.load_model("mobilenet_v2")
+
+
+@pytest.fixture(scope="module")
+def frog(data_root, mobilenet):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
+        return data.load_image("red_eyed_tree_frog.jpg", size=mobilenet.input_size)
+
+
+@pytest.fixture(scope="module")
+def explanation(frog, mobilenet) -> Explanation:
+    return explain(frog, mobilenet, num_samples=N, top_labels=1, random_state=3, progress=False)
+
+
+@pytest.fixture
+def counting(mobilenet) -> Counting:
+    return Counting(mobilenet)
+
+
+@pytest.fixture
+def state(explanation, counting) -> ExplorerState:
+    return ExplorerState(explanation, counting)
+
+
+def _model_p(model, e, mask, label, hide_color=None):
+    """The network's probability of ``label`` on the image with ``mask``, from scratch."""
+    image = perturb(e.image, e.segments, np.asarray(mask)[None], hide_color=hide_color)
+    return float(model(image)[0, label])
+
+
+def _relative_fit(e, mobilenet, **kwargs):
+    """explain() again on the same segments and samples (so only the settings differ)."""
+    return explain(
+        e.image, mobilenet, segments=e.segments, samples=e.samples, progress=False, **kwargs
+    )
+
+
+def test_starts_at_the_original_with_the_explanations_own_numbers(state, explanation, mobilenet):
+    label = explanation.labels[0]
+    assert label == TREE_FROG and state.label == label
+    assert (state.mask == 1).all() and state.mask.shape == (explanation.samples.shape[1],)
+    assert state.model_probability == float(mobilenet(explanation.image[None])[0, label])
+    assert state.model_probability == explanation.predictions[0, label]
+    coef, intercept = explanation.coef[label], explanation.intercept[label]
+    assert state.surrogate_prediction == intercept + coef @ np.ones(coef.size)
+    assert state.surrogate_prediction == pytest.approx(explanation.local_pred[label], abs=1e-12)
+    assert state.distance == 0.0 and state.weight == 1.0
+    assert state.kernel_width == explanation.params["kernel_width"]
+    assert state.hide_color is None and state.model_calls == 1
+
+
+def test_toggle_gives_the_networks_probability_and_the_surrogates_prediction(
+    state, explanation, mobilenet, counting
+):
+    label = state.label
+    coef, intercept = explanation.coef[label], explanation.intercept[label]
+    rng = np.random.default_rng(0)
+    expected_mask = np.ones(coef.size, np.uint8)
+    for j in rng.choice(coef.size, size=6, replace=False):
+        state.toggle(int(j))
+        expected_mask[j] = 0
+        assert np.array_equal(state.mask, expected_mask)
+        assert state.model_probability == _model_p(mobilenet, explanation, expected_mask, label)
+        assert state.surrogate_prediction == intercept + coef @ expected_mask
+        d = cosine_distance(expected_mask[None])[0]
+        assert state.distance == d
+        assert state.weight == exponential_kernel(np.array([d]), 0.25)[0]
+        assert np.array_equal(state.probabilities, mobilenet(state.masked_image[None])[0])
+    assert state.distance == pytest.approx(1 - np.sqrt((coef.size - 6) / coef.size))
+    calls = counting.images
+    state.toggle(int(j))  # show the last one again, hide it again: masks seen before,
+    state.toggle(int(j))  # so no model call
+    assert counting.images == calls and state.model_calls == counting.images
+
+
+def test_set_mask_reset_and_the_superpixel_under_a_pixel(state, explanation, mobilenet):
+    segments = explanation.segments
+    S = explanation.samples.shape[1]
+    for row, col in [(0, 0), (100, 37), (223, 223), (57, 180)]:
+        assert state.superpixel_at(row, col) == segments[row, col]
+    with pytest.raises(ValueError, match="outside the 224 x 224 image"):
+        state.superpixel_at(224, 0)
+    with pytest.raises(ValueError, match="outside"):
+        state.superpixel_at(-1, 5)
+    mask = (np.arange(S) % 3 != 0).astype(np.uint8)
+    state.set_mask(mask.tolist())
+    assert np.array_equal(state.mask, mask)
+    assert state.model_probability == _model_p(mobilenet, explanation, mask, state.label)
+    assert state.masked_image.shape == explanation.image.shape
+    assert (state.masked_image[segments == 0] != explanation.image[segments == 0]).any()
+    state.set_mask(np.zeros(S, np.uint8))  # everything hidden: distance 1, as lime
+    assert state.distance == 1.0
+    state.reset()
+    assert (state.mask == 1).all() and state.distance == 0.0
+    assert state.model_probability == explanation.predictions[0, state.label]
+    with pytest.raises(ValueError, match=f"{S} values of 0 or 1"):
+        state.set_mask(np.ones(S + 1))
+    with pytest.raises(ValueError, match="0 or 1"):
+        state.set_mask(np.full(S, 2))
+    with pytest.raises(ValueError, match="does not exist"):
+        state.toggle(S)
+    with pytest.raises(TypeError):
+        state.toggle(1.5)
+    assert (state.mask == 1).all()  # rejected inputs change nothing
+
+
+def test_show_top_keeps_exactly_limes_top_k(state, explanation, mobilenet):
+    label = state.label
+    for k in (1, 3, 5, 10):
+        state.show_top(k)
+        lime_mask = explanation.mask(label, num_features=k, positive_only=True)
+        kept = np.unique(explanation.segments[lime_mask == 1])
+        assert np.array_equal(np.flatnonzero(state.mask), kept)
+        assert state.model_probability == _model_p(mobilenet, explanation, state.mask, label)
+    state.show_top(0)
+    assert state.mask.sum() == 0
+    with pytest.raises(ValueError):
+        state.show_top(-1)
+
+
+@pytest.mark.parametrize("width", [0.1, 0.5, 2.0])
+def test_a_new_kernel_width_refits_like_explain_without_model_calls(
+    state, explanation, mobilenet, counting, width
+):
+    label = state.label
+    state.toggle(3)
+    state.toggle(7)
+    calls = counting.images
+    state.set_kernel_width(width)
+    assert counting.images == calls  # refitted from the stored samples and predictions
+    reference = _relative_fit(explanation, mobilenet, labels=[label], kernel_width=width)
+    assert np.array_equal(state.coef, reference.coef[label])
+    assert state.intercept == reference.intercept[label]
+    assert state.surrogate_prediction == reference.intercept[label] + reference.coef[
+        label
+    ] @ state.mask.astype(float)
+    assert state.weight == exponential_kernel(np.array([state.distance]), width)[0]
+    state.set_kernel_width(0.25)  # back to the explanation's own fit, bit for bit
+    assert np.array_equal(state.coef, explanation.coef[label])
+    assert counting.images == calls
+    with pytest.raises(ValueError, match="kernel_width"):
+        state.set_kernel_width(0.0)
+    assert state.kernel_width == 0.25
+
+
+def test_another_label_refits_from_stored_predictions_without_model_calls(
+    state, explanation, mobilenet, counting
+):
+    state.toggle(5)
+    calls = counting.images
+    labels = state.top_labels(5)
+    assert labels[0] == TREE_FROG and len(set(labels)) == 5
+    other = labels[1]
+    state.set_label(other)
+    assert counting.images == calls
+    assert state.model_probability == _model_p(mobilenet, explanation, state.mask, other)
+    reference = _relative_fit(explanation, mobilenet, labels=[other])
+    assert np.array_equal(state.coef, reference.coef[other])
+    assert state.surrogate_prediction == reference.intercept[other] + reference.coef[
+        other
+    ] @ state.mask.astype(float)
+    with pytest.raises(ValueError, match="outside"):
+        state.set_label(1000)
+    with pytest.raises(TypeError):
+        state.set_label("tree_frog")
+
+
+def test_a_new_fill_predicts_the_samples_once_and_refits_on_them(
+    state, explanation, mobilenet, counting
+):
+    label = state.label
+    state.toggle(2)
+    calls = counting.images
+    state.set_hide_color(0)
+    # the N samples again with black, and the current mask with black
+    assert counting.images == calls + N + 1
+    reference = _relative_fit(explanation, mobilenet, labels=[label], hide_color=0)
+    assert np.array_equal(state.coef, reference.coef[label])
+    assert state.model_probability == _model_p(mobilenet, explanation, state.mask, label, 0)
+    assert state.surrogate_prediction == reference.intercept[label] + reference.coef[
+        label
+    ] @ state.mask.astype(float)
+    state.set_kernel_width(0.5)  # with the new fill, still no model calls for a width
+    reference = _relative_fit(
+        explanation, mobilenet, labels=[label], hide_color=0, kernel_width=0.5
+    )
+    assert np.array_equal(state.coef, reference.coef[label])
+    calls = counting.images
+    state.set_hide_color(None)  # back: stored predictions, a mask already seen
+    state.set_kernel_width(0.25)
+    assert counting.images == calls
+    assert np.array_equal(state.coef, explanation.coef[label])
+    state.set_hide_color([0, 0, 0])  # the same fill spelled differently: nothing new
+    assert counting.images == calls and fill_key([0, 0, 0]) == fill_key(0.0)
+    with pytest.raises(ValueError, match="hide_color"):
+        state.set_hide_color("sepia")
+    assert state.hide_color == [0, 0, 0]
+
+
+def test_pairs_record_every_mask_with_the_current_surrogate(state, explanation, mobilenet):
+    label = state.label
+    masks = [np.ones(explanation.samples.shape[1], np.uint8)]
+    for j in (4, 9, 4, 1):
+        state.toggle(j)
+        masks.append(state.mask)
+    # each mask once, in the order last seen (the all-ones mask came back at the third click)
+    unique = []
+    for m in masks:
+        unique = [u for u in unique if not np.array_equal(u, m)] + [m]
+    pairs = state.pairs()
+    assert pairs.shape == (len(unique), 2)
+    assert [v.mask.tolist() for v in state.history] == [m.tolist() for m in unique]
+    for (p_model, p_surrogate), m in zip(pairs, unique, strict=True):
+        assert p_model == _model_p(mobilenet, explanation, m, label)
+        assert p_surrogate == explanation.intercept[label] + explanation.coef[label] @ m
+    assert tuple(pairs[-1]) == (state.model_probability, state.surrogate_prediction)
+    state.set_kernel_width(0.6)  # the network's column stays, the surrogate's is refitted
+    refit = state.pairs()
+    assert np.array_equal(refit[:, 0], pairs[:, 0])
+    expected = [state.intercept + state.coef @ m for m in unique]
+    assert np.array_equal(refit[:, 1], expected)
+
+
+def test_other_surrogate_settings_are_kept_on_refit(frog, mobilenet, tmp_path):
+    e = explain(
+        frog, mobilenet, num_samples=60, labels=[TREE_FROG], surrogate="lasso_path",
+        num_features=4, random_state=1, progress=False,
+    )  # fmt: skip
+    loaded = Explanation.load(e.save(tmp_path / "e.npz"))  # a saved explanation works too
+    state = ExplorerState(loaded, mobilenet)
+    state.set_kernel_width(0.4)
+    reference = _relative_fit(
+        e, mobilenet, labels=[TREE_FROG], surrogate="lasso_path", num_features=4,
+        kernel_width=0.4,
+    )  # fmt: skip
+    assert np.array_equal(state.coef, reference.coef[TREE_FROG])
+    assert np.count_nonzero(state.coef) <= 4
+
+
+def test_a_label_the_network_never_scores_gets_zero_weights(state):
+    never = int(np.flatnonzero(state.explanation.predictions.max(axis=0) == 0)[0])
+    state.set_label(never)
+    assert (state.coef == 0).all() and state.surrogate_prediction == 0.0
+    assert state.model_probability == 0.0
+
+
+def test_default_inputs_are_mobilenet_and_the_frog(offline_data, monkeypatch):
+    monkeypatch.setenv("LIME_TUTORIAL_QUICK", "1")
+    e, model = default_explorer_inputs(num_samples=40)
+    assert model.name == "mobilenet_v2" and e.image.shape == (224, 224, 3)
+    assert e.labels == (TREE_FROG,) and len(e.samples) == 40
+    again, _ = default_explorer_inputs(num_samples=40)
+    assert np.array_equal(e.samples, again.samples) and np.array_equal(e.coef[31], again.coef[31])
+    assert len(default_explorer_inputs()[0].samples) == 300  # quick mode's budget
