@@ -26,13 +26,90 @@ from typing import Any
 import numpy as np
 
 from .data import atomic_path
-from .kernels import cosine_distance, exponential_kernel
-from .perturbation import perturb_batches, sample_masks
+from .kernels import DISTANCES, exponential_kernel, mask_distances
+from .perturbation import hidden_image, perturb_batches, sample_masks
 from .segmentation import relabel, segment
 from .surrogates import SURROGATES, SurrogateFit, fit_surrogate
 from .validation import check_batch_size, check_image, check_predictions, check_segments
 
-__all__ = ["ConstantPredictionWarning", "Explanation", "explain"]
+__all__ = ["RECIPES", "ConstantPredictionWarning", "Explanation", "explain", "resolve_recipe"]
+
+#: The three recipes of LIME for images, as presets of :func:`explain` (each part can still be
+#: set explicitly). ``"gray"`` is the paper's Figure 4 gray (154 of 255) in the image's scale.
+RECIPES: dict[str, dict[str, Any]] = {
+    # lime 0.2.0.1's LimeImageExplainer defaults.
+    "lime": {
+        "design": "bernoulli",
+        "distance": "cosine",
+        "kernel": "lime",
+        "kernel_width": 0.25,
+        "surrogate": "ridge",
+        "num_features": None,
+        "hide_color": None,
+    },
+    # The KDD'16 paper: uniform number of kept superpixels, exp(-D^2/sigma^2) on an L2 pixel
+    # distance, K-LASSO with K = 10, hidden superpixels gray as in its Figure 4. The paper
+    # gives no sigma for images; 0.25 on the relative distance is this project's choice.
+    "paper": {
+        "design": "uniform_count",
+        "distance": "pixel_l2",
+        "kernel": "paper",
+        "kernel_width": 0.25,
+        "surrogate": "k_lasso",
+        "num_features": 10,
+        "hide_color": "gray",
+    },
+    # The MATLAB write-up: per-sample keep rate, black fill, fraction hidden as distance,
+    # exp(-d^2/sigma^2) with sigma = 0.35, weighted least squares.
+    "matlab": {
+        "design": "keep_rate",
+        "distance": "hidden_fraction",
+        "kernel": "paper",
+        "kernel_width": 0.35,
+        "surrogate": "ols",
+        "num_features": None,
+        "hide_color": 0,
+    },
+}
+
+PAPER_GRAY = 154  # the gray of the hidden parts in the paper's Figure 4 (0..255)
+
+
+class _Unset:
+    """Marks an :func:`explain` argument left to the recipe."""
+
+    def __repr__(self) -> str:
+        return "<from recipe>"
+
+
+UNSET: Any = _Unset()
+
+
+def resolve_recipe(recipe: str, image_dtype: np.dtype, **given: Any) -> dict[str, Any]:
+    """The settings of ``recipe`` with every explicitly given (not ``UNSET``) value on top.
+
+    Introduced in ``notebooks/07_paper_figures.ipynb``. ``hide_color="gray"`` becomes the
+    paper's gray in the image's scale (154 for uint8, 154/255 for floats).
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"Unknown recipe {recipe!r}; choose one of {tuple(RECIPES)}.")
+    settings = dict(RECIPES[recipe])
+    unknown = set(given) - set(settings)
+    if unknown:
+        raise TypeError(f"resolve_recipe got unknown settings {sorted(unknown)}.")
+    settings.update({k: v for k, v in given.items() if v is not UNSET})
+    if settings["distance"] not in DISTANCES:
+        raise ValueError(f"Unknown distance {settings['distance']!r}; choose one of {DISTANCES}.")
+    if settings["surrogate"] not in SURROGATES:
+        raise ValueError(
+            f"Unknown surrogate {settings['surrogate']!r}; choose one of {SURROGATES}."
+        )
+    exponential_kernel(np.zeros(1), settings["kernel_width"], kernel=settings["kernel"])  # checks
+    if isinstance(settings["hide_color"], str) and settings["hide_color"] == "gray":
+        gray = PAPER_GRAY if np.dtype(image_dtype) == np.uint8 else PAPER_GRAY / 255.0
+        settings["hide_color"] = gray
+    return settings
+
 
 _FORMAT = "lime-tutorial-explanation/1"
 
@@ -84,10 +161,25 @@ class Explanation:
         order = sorted(idx.tolist(), key=lambda j: abs(coef[j]), reverse=True)
         return [(j, float(coef[j])) for j in order]
 
-    def heatmap(self, label: int) -> np.ndarray:
-        """``(H, W)`` float map: each pixel carries its superpixel's weight for ``label``."""
+    def heatmap(
+        self, label: int, *, positive_only: bool = False, smooth_sigma: float = 0.0
+    ) -> np.ndarray:
+        """``(H, W)`` float map: each pixel carries its superpixel's weight for ``label``.
+
+        ``positive_only`` keeps only positive weights (others 0); ``smooth_sigma > 0`` then
+        blurs the map with a Gaussian of that many pixels, as the MATLAB write-up's heatmap
+        does (lime and the paper do not smooth).
+        """
         label = self._check_label(label)
-        return self.coef[label][self.segments]
+        coef = self.coef[label]
+        if positive_only:
+            coef = np.clip(coef, 0.0, None)
+        heat = coef[self.segments]
+        if smooth_sigma > 0:
+            from scipy.ndimage import gaussian_filter
+
+            heat = gaussian_filter(heat, sigma=float(smooth_sigma))
+        return heat
 
     def _chosen(self, label, num_features, positive_only, negative_only, min_weight):
         if positive_only and negative_only:
@@ -329,13 +421,16 @@ def explain(
     segmentation_params: dict[str, Any] | None = None,
     samples: np.ndarray | None = None,
     num_samples: int = 1000,
-    design: str = "bernoulli",
-    hide_color: Any = None,
-    kernel_width: float = 0.25,
+    recipe: str = "lime",
+    design: str = UNSET,
+    hide_color: Any = UNSET,
+    distance: str = UNSET,
+    kernel: str = UNSET,
+    kernel_width: float = UNSET,
     labels: Sequence[int] | None = None,
     top_labels: int | None = 5,
-    surrogate: str = "ridge",
-    num_features: int | None = None,
+    surrogate: str = UNSET,
+    num_features: int | None = UNSET,
     batch_size: int = 32,
     random_state: int | np.random.Generator | None = None,
     progress: bool = True,
@@ -357,14 +452,22 @@ def explain(
         default ``segment(image, segmentation, **segmentation_params)``.
     samples
         Your own ``(N, S)`` 0/1 masks (row 0 should be all ones, the original); by default
-        ``num_samples`` Bernoulli(1/2) masks from ``random_state``.
+        ``num_samples`` masks drawn from ``random_state`` with ``design``.
+    recipe
+        A preset of the six settings below (:data:`RECIPES`): ``"lime"`` (the default, equal
+        to the ``lime`` package), ``"paper"`` (the KDD'16 paper) or ``"matlab"`` (the MATLAB
+        write-up). Any setting given explicitly overrides the recipe's.
     design
         How the masks are drawn (:func:`helpers.perturbation.sample_masks`): lime's
-        ``"bernoulli"`` by default; ``"antithetic"``, ``"stratified"`` or ``"sobol"``.
+        ``"bernoulli"``, ``"antithetic"``, ``"stratified"``, ``"sobol"``, the paper's
+        ``"uniform_count"`` or the MATLAB ``"keep_rate"``.
     hide_color
-        Fill of hidden superpixels: ``None`` (segment mean), a number/RGB triple, or ``"blur"``.
-    kernel_width
-        Width of the exponential kernel on the cosine distance.
+        Fill of hidden superpixels: ``None`` (segment mean), a number/RGB triple in the image's
+        scale, ``"gray"`` (the paper's) or ``"blur"``.
+    distance, kernel, kernel_width
+        Distance of each sample to the original (:data:`helpers.kernels.DISTANCES`:
+        ``"cosine"``, ``"hidden_fraction"``, ``"pixel_l2"``) and the kernel on it
+        (``"lime"`` or ``"paper"``, see :func:`helpers.kernels.exponential_kernel`).
     labels
         Labels to explain. When given, exactly these (``top_labels`` is ignored).
     top_labels
@@ -383,6 +486,13 @@ def explain(
         ``None`` follows ``LIME_TUTORIAL_PREDICTION_CACHE``.
     """
     image = check_image(image)
+    settings = resolve_recipe(
+        recipe, image.dtype, design=design, hide_color=hide_color, distance=distance,
+        kernel=kernel, kernel_width=kernel_width, surrogate=surrogate, num_features=num_features,
+    )  # fmt: skip
+    design, hide_color = settings["design"], settings["hide_color"]
+    surrogate, num_features = settings["surrogate"], settings["num_features"]
+    kernel_width = settings["kernel_width"]
     rng, seed = _seed_from(random_state)
     segmentation_params = dict(segmentation_params or {})
     if segments is None:
@@ -417,8 +527,6 @@ def explain(
         if not np.isin(samples, (0, 1)).all():
             raise ValueError("samples must contain only 0 and 1.")
         samples = samples.astype(np.uint8)
-    if surrogate not in SURROGATES:
-        raise ValueError(f"Unknown surrogate {surrogate!r}; choose one of {SURROGATES}.")
     batch_size = check_batch_size(batch_size)
 
     predictions = predict_samples(
@@ -440,8 +548,11 @@ def explain(
         # lime's ordering: argsort of the original's scores, best first.
         explained = [int(j) for j in np.argsort(predictions[0])[-int(top_labels) :][::-1]]
 
-    distances = cosine_distance(samples)
-    weights = exponential_kernel(distances, kernel_width)
+    fill = hidden_image(image, segments, hide_color) if settings["distance"] == "pixel_l2" else None
+    distances = mask_distances(
+        samples, settings["distance"], image=image, fill=fill, segments=segments
+    )
+    weights = exponential_kernel(distances, kernel_width, kernel=settings["kernel"])
     coef, intercept, score, local_pred, selected = {}, {}, {}, {}, {}
     for label in explained:
         target = predictions[:, label]
@@ -476,7 +587,10 @@ def explain(
             "segmentation_params": segmentation_params,
             "segmentation_seed": segmentation_seed,
             "num_samples": len(samples),
+            "recipe": recipe,
             "design": design if samples_drawn else None,
+            "distance": settings["distance"],
+            "kernel": settings["kernel"],
             "hide_color": hide_color,
             "kernel_width": kernel_width,
             "surrogate": surrogate,

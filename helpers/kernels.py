@@ -1,13 +1,39 @@
 """Step 3 of LIME: how close each perturbed sample is to the original, and its weight.
 
 Introduced in ``notebooks/04_kernel_weighting.ipynb``.
+
+Distances (:data:`DISTANCES`, all in [0, 1] for masks, 0 for the original):
+
+``"cosine"``
+    lime's: cosine distance of the 0/1 mask to the all-ones original, ``1 - sqrt(k / S)``.
+``"hidden_fraction"``
+    the MATLAB write-up's: the fraction of superpixels hidden, ``1 - k / S``.
+``"pixel_l2"``
+    the paper's "L2 distance for images", on pixels: the L2 norm of (perturbed - original),
+    divided by its value when every superpixel is hidden, so that one width suits any image.
+
+Kernels (:data:`KERNELS`): the paper's ``exp(-d**2 / w**2)`` and lime's
+``sqrt(exp(-d**2 / w**2)) = exp(-d**2 / (2 w**2))``, which is the paper's kernel with the
+width multiplied by sqrt(2).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cosine_distance", "exponential_kernel", "pixel_l2_distance"]
+__all__ = [
+    "DISTANCES",
+    "KERNELS",
+    "cosine_distance",
+    "exponential_kernel",
+    "hidden_fraction",
+    "mask_distances",
+    "pixel_l2_distance",
+    "relative_pixel_l2",
+]
+
+DISTANCES = ("cosine", "hidden_fraction", "pixel_l2")
+KERNELS = ("lime", "paper")
 
 
 def cosine_distance(masks: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
@@ -24,15 +50,41 @@ def cosine_distance(masks: np.ndarray, reference: np.ndarray | None = None) -> n
     return np.clip(1.0 - similarity, 0.0, 2.0)
 
 
-def exponential_kernel(distances: np.ndarray, kernel_width: float = 0.25) -> np.ndarray:
-    """lime's kernel ``sqrt(exp(-d**2 / w**2))``: weight 1 at distance 0, falling with ``d``.
+def exponential_kernel(
+    distances: np.ndarray, kernel_width: float = 0.25, *, kernel: str = "lime"
+) -> np.ndarray:
+    """Weight 1 at distance 0, falling with ``d``: lime's or the paper's exponential kernel.
 
     Introduced in ``notebooks/04_kernel_weighting.ipynb``.
+
+    Parameters
+    ----------
+    kernel
+        ``"lime"``: ``sqrt(exp(-d**2 / w**2))`` (lime's code); ``"paper"``:
+        ``exp(-d**2 / w**2)`` (the paper's pi_x). lime's equals the paper's at width
+        ``sqrt(2) * w``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array([0.0, 0.25])
+    >>> np.round(exponential_kernel(d, 0.25), 4).tolist()
+    [1.0, 0.6065]
+    >>> np.round(exponential_kernel(d, 0.25, kernel="paper"), 4).tolist()
+    [1.0, 0.3679]
     """
-    if not np.isfinite(kernel_width) or kernel_width <= 0:
+    if (
+        isinstance(kernel_width, bool)
+        or not isinstance(kernel_width, int | float | np.number)
+        or not np.isfinite(kernel_width)
+        or kernel_width <= 0
+    ):
         raise ValueError(f"kernel_width must be a positive number, got {kernel_width!r}.")
+    if kernel not in KERNELS:
+        raise ValueError(f"Unknown kernel {kernel!r}; choose one of {KERNELS}.")
     d = np.asarray(distances, dtype=np.float64)
-    return np.sqrt(np.exp(-(d**2) / kernel_width**2))
+    weights = np.exp(-(d**2) / float(kernel_width) ** 2)
+    return np.sqrt(weights) if kernel == "lime" else weights
 
 
 def pixel_l2_distance(image: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
@@ -43,3 +95,57 @@ def pixel_l2_distance(image: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
     """
     diff = np.asarray(perturbed, dtype=np.float64) - np.asarray(image, dtype=np.float64)[None]
     return np.sqrt((diff.reshape(len(diff), -1) ** 2).sum(axis=1))
+
+
+def hidden_fraction(masks: np.ndarray) -> np.ndarray:
+    """The fraction of superpixels each mask hides, ``1 - k / S`` (the MATLAB distance).
+
+    Introduced in ``notebooks/04_kernel_weighting.ipynb``.
+    """
+    z = np.asarray(masks, dtype=np.float64)
+    return 1.0 - z.mean(axis=1)
+
+
+def relative_pixel_l2(
+    image: np.ndarray, fill: np.ndarray, segments: np.ndarray, masks: np.ndarray
+) -> np.ndarray:
+    """The paper's pixel L2 distance of each mask's image, relative to hiding everything.
+
+    Introduced in ``notebooks/04_kernel_weighting.ipynb``. A hidden superpixel ``j`` changes
+    its pixels from ``image`` to ``fill``, so the squared L2 distance is the sum, over hidden
+    superpixels, of ``c_j = sum over j's pixels of |image - fill|**2``: computed from the masks
+    without building any image. Divided by the distance with every superpixel hidden (0 when
+    that is 0). Equals :func:`pixel_l2_distance` of the perturbed images over that maximum.
+    """
+    diff = np.asarray(image, dtype=np.float64) - np.asarray(fill, dtype=np.float64)
+    labels = np.asarray(segments).ravel()
+    z = np.asarray(masks, dtype=np.float64)
+    cost = np.bincount(labels, weights=(diff**2).sum(axis=-1).ravel(), minlength=z.shape[1])
+    total = cost.sum()
+    if total == 0.0:
+        return np.zeros(len(z))
+    return np.sqrt(np.clip((1.0 - z) @ cost, 0.0, None) / total)
+
+
+def mask_distances(
+    masks: np.ndarray,
+    distance: str = "cosine",
+    *,
+    image: np.ndarray | None = None,
+    fill: np.ndarray | None = None,
+    segments: np.ndarray | None = None,
+) -> np.ndarray:
+    """Distance of each mask's sample to the original, by name (see :data:`DISTANCES`).
+
+    Introduced in ``notebooks/04_kernel_weighting.ipynb``. ``"pixel_l2"`` needs the
+    ``image``, the ``fill`` (hidden image) and ``segments`` labelled ``0..S-1``.
+    """
+    if distance == "cosine":
+        return cosine_distance(masks)
+    if distance == "hidden_fraction":
+        return hidden_fraction(masks)
+    if distance == "pixel_l2":
+        if image is None or fill is None or segments is None:
+            raise ValueError("distance='pixel_l2' needs image, fill and segments.")
+        return relative_pixel_l2(image, fill, segments, masks)
+    raise ValueError(f"Unknown distance {distance!r}; choose one of {DISTANCES}.")

@@ -16,10 +16,27 @@ import numpy as np
 from .segmentation import relabel
 from .validation import check_batch_size
 
-__all__ = ["DESIGNS", "hidden_image", "perturb", "perturb_batches", "sample_masks"]
+__all__ = [
+    "DESIGNS",
+    "HALF_DESIGNS",
+    "KEEP_RATE_SCALE",
+    "hidden_image",
+    "perturb",
+    "perturb_batches",
+    "sample_masks",
+]
 
 
-DESIGNS = ("bernoulli", "antithetic", "stratified", "sobol")
+#: Designs that keep each superpixel with probability 1/2, as lime does (notebook 09 compares
+#: their stability per model call).
+HALF_DESIGNS = ("bernoulli", "antithetic", "stratified", "sobol")
+#: Every design: the above, the paper's ``"uniform_count"`` and the MATLAB ``"keep_rate"``.
+DESIGNS = (*HALF_DESIGNS, "uniform_count", "keep_rate")
+
+#: MATLAB recipe: superpixel ``j`` of a sample is kept when ``u_j > KEEP_RATE_SCALE * r``,
+#: with one ``r ~ U(0, 1)`` per sample and ``u_j ~ U(0, 1)``, so it is kept with probability
+#: ``1 - 0.8 r``: between 0.2 and 1, 0.6 on average.
+KEEP_RATE_SCALE = 0.8
 
 
 def sample_masks(
@@ -30,7 +47,7 @@ def sample_masks(
     keep_original: bool = True,
     design: str = "bernoulli",
 ) -> np.ndarray:
-    """Draw ``num_samples`` masks; each superpixel is kept with probability 1/2.
+    """Draw ``num_samples`` masks over ``num_segments`` superpixels.
 
     Introduced in ``notebooks/02_perturbation.ipynb``; the designs other than lime's are
     compared in ``notebooks/09_evaluating_explanations.ipynb``.
@@ -42,7 +59,12 @@ def sample_masks(
         ``"antithetic"``: half the rows are Bernoulli, the other half their complements
         ``1 - z``; ``"stratified"``: the number of kept superpixels follows the quantiles of
         Binomial(S, 1/2) evenly, each row a random subset of that size; ``"sobol"``: a
-        scrambled Sobol sequence thresholded at 1/2 (balanced columns).
+        scrambled Sobol sequence thresholded at 1/2 (balanced columns). These four keep each
+        superpixel with probability 1/2. Two designs follow other recipes
+        (``notebooks/07_paper_figures.ipynb``): ``"uniform_count"``, the paper's, draws the
+        number of kept superpixels uniformly from 1..S, then that many superpixels uniformly;
+        ``"keep_rate"``, the MATLAB write-up's, draws one rate ``r ~ U(0, 1)`` per sample and
+        keeps each superpixel when a uniform number exceeds ``KEEP_RATE_SCALE * r``.
 
     Returns
     -------
@@ -86,6 +108,13 @@ def sample_masks(
             warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2
             points = qmc.Sobol(d=S, scramble=True, seed=rng).random(n)
         masks = (points < 0.5).astype(np.uint8)
+    elif design == "uniform_count":
+        counts = rng.integers(1, S + 1, size=n)
+        order = rng.permuted(np.tile(np.arange(S), (n, 1)), axis=1)
+        masks = (np.argsort(order, axis=1) < counts[:, None]).astype(np.uint8)
+    elif design == "keep_rate":
+        rates = rng.uniform(size=(n, 1))
+        masks = (rng.uniform(size=(n, S)) > KEEP_RATE_SCALE * rates).astype(np.uint8)
     else:
         raise ValueError(f"Unknown design {design!r}; choose one of {DESIGNS}.")
     if keep_original:

@@ -13,8 +13,11 @@ Methods
     than S, the K superpixels with the largest ``|coef|`` of a ``Ridge(alpha=0.01)`` fit are
     kept first (lime's ``"highest_weights"``).
 ``"lasso_path"``
-    the paper's K-LASSO: the LARS-lasso path on weighted, centred data picks the largest set of
-    at most K superpixels; then ridge on those (as lime does).
+    lime's version of K-LASSO: the LARS-lasso path on weighted, centred data picks the largest
+    set of at most K superpixels; then ``Ridge(alpha=1)`` on those, as lime refits.
+``"k_lasso"``
+    the paper's K-LASSO (Algorithm 1): the same selection along the lasso path, then weighted
+    least squares on the selected superpixels (no penalty in the final fit).
 ``"forward_selection"``
     greedy: add the superpixel that most raises the weighted R² of a least-squares fit, K times;
     then ridge on those.
@@ -31,7 +34,7 @@ import numpy as np
 
 __all__ = ["SURROGATES", "SurrogateFit", "fit_surrogate", "weighted_r2", "weighted_ridge"]
 
-SURROGATES = ("ridge", "lasso_path", "forward_selection", "ols")
+SURROGATES = ("ridge", "lasso_path", "k_lasso", "forward_selection", "ols")
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,13 @@ def fit_surrogate(
     sample_weight
         ``(N,)`` kernel weights.
     method
-        ``"ridge"``, ``"lasso_path"``, ``"forward_selection"`` or ``"ols"`` (module docstring).
+        ``"ridge"``, ``"lasso_path"``, ``"k_lasso"``, ``"forward_selection"`` or ``"ols"``
+        (module docstring).
     num_features
         K, the number of superpixels to keep; ``None`` keeps all (``lasso_path`` and
         ``forward_selection`` then use all too).
     alpha
-        Ridge penalty of the final fit (lime: 1). Ignored by ``"ols"``.
+        Ridge penalty of the final fit (lime: 1). Ignored by ``"ols"`` and ``"k_lasso"``.
 
     Returns
     -------
@@ -193,13 +197,13 @@ def fit_surrogate(
         raise ValueError(f"num_features must be at least 1 (or None for all), got {num_features}.")
     if method == "ridge":
         selected = np.arange(n_features) if k >= n_features else _highest_weights(X, y, w, k)
-    elif method == "lasso_path":
+    elif method in ("lasso_path", "k_lasso"):
         selected = _lasso_path(X, y, w, k)
     elif method == "forward_selection":
         selected = _forward_selection(X, y, w, k)
     else:
         selected = np.arange(n_features)
-    penalty = 0.0 if method == "ols" else alpha
+    penalty = 0.0 if method in ("ols", "k_lasso") else alpha
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         coef_sel, intercept = weighted_ridge(X[:, selected], y, w, penalty)
