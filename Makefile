@@ -10,6 +10,7 @@ STAMP := $(VENV)/.lime-tutorial-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 BUILD := build
 NB_TIMEOUT ?= 3600
+EXPLORE_PORT ?= 8866
 
 # Notebooks run with their own folder as working directory: make relative paths absolute,
 # so that `LIME_TUTORIAL_DATA=../shared/data make run` means the same everywhere.
@@ -23,13 +24,14 @@ ifneq ($(strip $(KERAS_HOME)),)
 export KERAS_HOME := $(abspath $(KERAS_HOME))
 endif
 
-.PHONY: help setup data run test lint bench clean
+.PHONY: help setup data run test lint bench explore clean
 
 help:
 	@echo "make run    - set up .venv, fetch data, execute the notebooks into $(BUILD)/"
 	@echo "make test   - set up .venv, fetch data, run tests/ and the notebooks (nbval-lax)"
 	@echo "make lint   - ruff over the package, tests, benchmarks and notebooks"
 	@echo "make bench  - performance benchmarks (see benchmarks/README.md)"
+	@echo "make explore - serve the LIME explorer with Voila on 127.0.0.1 (EXPLORE_PORT=$(EXPLORE_PORT))"
 
 # (Re)install whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -58,11 +60,16 @@ test: data
 
 lint: setup
 	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check helpers tests benchmarks scripts notebooks
+	$(BIN)/ruff check helpers tests benchmarks scripts notebooks apps
 	$(BIN)/ruff format --check helpers tests benchmarks scripts
 
 bench: setup
 	$(BIN)/python benchmarks/bench_explain.py
+
+# The LIME explorer (apps/explorer.ipynb) served alone by Voila on 127.0.0.1; prints the URL.
+# A taken port is an error: choose another with `make explore EXPLORE_PORT=8877`.
+explore: data
+	$(BIN)/python -m helpers.explorer_server --port $(EXPLORE_PORT)
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache .hypothesis
