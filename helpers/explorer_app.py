@@ -230,8 +230,9 @@ class ExplorerApp:
             ]
         )
         legend = widgets.HTML(
-            "<div style='font-size:12px;color:#555;max-width:260px'>Each dot is a mask you "
-            "tried (red: this one). On the dashed line the surrogate equals the network.</div>"
+            "<div style='font-size:12px;line-height:1.35;color:#555;max-width:260px'>"
+            "Each dot is a mask you tried (red: this one). On the dashed line the surrogate "
+            "equals the network.</div>"
         )
         right = widgets.VBox(
             [self.numbers, self.scatter, legend], layout=widgets.Layout(margin="0 16px")
