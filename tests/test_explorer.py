@@ -8,8 +8,8 @@ import pytest
 from helpers import data, models
 from helpers.explain import Explanation, explain
 from helpers.explorer import ExplorerState, default_explorer_inputs, fill_key
-from helpers.kernels import cosine_distance, exponential_kernel
-from helpers.perturbation import perturb
+from helpers.kernels import cosine_distance, exponential_kernel, mask_distances
+from helpers.perturbation import hidden_image, perturb
 
 N = 120  # LIME samples: enough for a real fit, cheap with MobileNetV2 (~4 ms a call)
 TREE_FROG = 31
@@ -287,3 +287,44 @@ def test_default_inputs_are_mobilenet_and_the_frog(offline_data, monkeypatch):
     again, _ = default_explorer_inputs(num_samples=40)
     assert np.array_equal(e.samples, again.samples) and np.array_equal(e.coef[31], again.coef[31])
     assert len(default_explorer_inputs()[0].samples) == 300  # quick mode's budget
+
+
+@pytest.mark.parametrize("recipe", ["paper", "matlab"])
+def test_an_explanation_with_another_recipe_keeps_its_distance_kernel_and_surrogate(
+    frog, mobilenet, recipe
+):
+    e = explain(
+        frog, mobilenet, recipe=recipe, num_samples=80, labels=[TREE_FROG], random_state=2,
+        progress=False,
+    )  # fmt: skip
+    counting = Counting(mobilenet)
+    state = ExplorerState(e, counting)
+    assert (state.distance_name, state.kernel_name) == (e.params["distance"], e.params["kernel"])
+    assert state.weight == 1.0 and state.distance == 0.0
+    state.toggle(0)
+    same = _relative_fit(e, mobilenet, recipe=recipe, labels=[TREE_FROG])
+    fill = hidden_image(frog, e.segments, e.params["hide_color"])
+    expected = mask_distances(
+        state.mask[None], e.params["distance"], image=frog, fill=fill, segments=e.segments
+    )[0]
+    assert state.distance == expected
+    assert (
+        state.weight
+        == exponential_kernel(
+            np.array([expected]), e.params["kernel_width"], kernel=e.params["kernel"]
+        )[0]
+    )
+    assert np.array_equal(state.coef, same.coef[TREE_FROG])
+    calls = counting.images
+    state.set_kernel_width(0.6)
+    assert counting.images == calls
+    reference = _relative_fit(e, mobilenet, recipe=recipe, labels=[TREE_FROG], kernel_width=0.6)
+    assert np.array_equal(state.coef, reference.coef[TREE_FROG])
+    state.set_hide_color("blur")  # pixel_l2 distances depend on the fill: computed again
+    reference = _relative_fit(
+        e, mobilenet, recipe=recipe, labels=[TREE_FROG], kernel_width=0.6, hide_color="blur"
+    )
+    assert np.allclose(state.coef, reference.coef[TREE_FROG], rtol=0, atol=1e-12)
+    assert state.weight == pytest.approx(
+        float(np.exp(-(state.distance**2) / 0.6**2)), abs=1e-15
+    )  # the paper's kernel form, for both recipes
