@@ -14,6 +14,9 @@ One module per LIME step, each introduced by a notebook:
 - :mod:`helpers.explain` — the whole pipeline and :class:`~helpers.explain.Explanation` (06)
 - :mod:`helpers.toy_models` — ground-truth classifiers whose evidence is known (06)
 - :mod:`helpers.validation` — input checks with clear errors (06)
+- :mod:`helpers.explorer` — the LIME explorer's logic: a mask, the network vs the surrogate (06)
+- :mod:`helpers.explorer_app` — the explorer's widgets (ipywidgets, ipyevents) (06)
+- :mod:`helpers.explorer_server` — the explorer served by Voilà, driven in Chromium (06)
 
 Importing :mod:`helpers` does no I/O and changes no global settings; TensorFlow is imported
 only by the functions that need it.
