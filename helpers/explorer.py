@@ -18,10 +18,7 @@ fill, so another fill needs its own).
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,25 +45,6 @@ def fill_key(hide_color: Any, channels: int = 3) -> str:
         return json.dumps(hide_color)
     color = np.broadcast_to(np.asarray(hide_color, dtype=np.float64), (channels,))
     return json.dumps(color.tolist())
-
-
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to the null device for a moment.
-
-    LiteRT's C++ code prints an INFO line there when an interpreter is created, which a
-    notebook (and so the served app) would show as an error-coloured output.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def default_explorer_inputs(
@@ -96,8 +74,7 @@ def default_explorer_inputs(
     from .explain import explain
     from .models import load_model
 
-    with _native_stderr_silenced():
-        model = load_model("mobilenet_v2")
+    model = load_model("mobilenet_v2")
     image = load_image("red_eyed_tree_frog.jpg", size=model.input_size)
     if num_samples is None:
         num_samples = sample_budget(1000, 300)

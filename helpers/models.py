@@ -29,10 +29,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -213,6 +215,26 @@ def _resize_batch(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 # ----- LiteRT (int8 models) -----------------------------------------------------------------
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to the null device while LiteRT builds its interpreters.
+
+    LiteRT's C++ code prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." there,
+    which a notebook shows as an error-coloured output. Failures still raise Python
+    exceptions with their message.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 class LiteRTClassifier(ImageClassifier):
     """An int8 ImageNet classifier run with LiteRT (``ai-edge-litert``).
 
@@ -248,10 +270,11 @@ class LiteRTClassifier(ImageClassifier):
         self.num_workers = check_batch_size(num_workers, "num_workers")
         self.num_threads = check_batch_size(num_threads, "num_threads")
         self._interpreters = []
-        for _ in range(self.num_workers):
-            interpreter = Interpreter(model_content=model_content, num_threads=self.num_threads)
-            interpreter.allocate_tensors()
-            self._interpreters.append(interpreter)
+        with _native_stderr_silenced():
+            for _ in range(self.num_workers):
+                interpreter = Interpreter(model_content=model_content, num_threads=self.num_threads)
+                interpreter.allocate_tensors()
+                self._interpreters.append(interpreter)
         first = self._interpreters[0]
         (inp,) = first.get_input_details()
         (out,) = first.get_output_details()
