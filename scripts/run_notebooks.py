@@ -6,8 +6,8 @@ For every notebook, in order, and whether or not an earlier one failed:
    backend (figures appear in the outputs, as in JupyterLab) and ``LIME_TUTORIAL_FIGURES``
    pointing at ``build/figures`` (where ``helpers.plotting.save_figure`` keeps its copies);
 2. tidy the outputs: drop TensorFlow/absl/LiteRT log lines from the streams, and replace each
-   interactive widget by what it showed at its initial values plus a one-line note (a static
-   page cannot run a widget);
+   widget by a one-line note to use it in JupyterLab (a static page cannot run a widget; what
+   an ``interactive`` widget drew for its initial values stays in the outputs);
 3. write the executed notebook to ``build/notebooks`` and its HTML to ``build/html``; a notebook
    that failed is written as far as it ran, with the traceback in the failing cell and a
    banner at the top. What the kernel process itself prints (TensorFlow echoes its log there
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import html
 import logging
 import os
@@ -46,7 +45,6 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 FIGURES_ENV = "LIME_TUTORIAL_FIGURES"  # the same name as helpers.plotting.FIGURES_ENV
 PREDICTIONS_PREFIX = "Predictions by: "
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 FAILURE_TAG = "run-notebooks-failure"
 
 # Lines that TensorFlow, absl and LiteRT write to stderr on their own, whatever the notebook
@@ -219,43 +217,29 @@ def remove_log_noise(nb: NotebookNode) -> int:
     return removed
 
 
-def _widget_outputs(model_id: str, state: dict[str, Any], seen: set[str]) -> list[dict]:
-    """The outputs captured by Output widgets in the widget tree under ``model_id``."""
-    if model_id in seen or model_id not in state:
-        return []
-    seen.add(model_id)
-    widget = state[model_id].get("state", {})
-    outputs = list(widget.get("outputs", []))
-    children = widget.get("children", [])
-    for child in children if isinstance(children, list) else []:
-        if isinstance(child, str) and child.startswith("IPY_MODEL_"):
-            outputs += _widget_outputs(child.removeprefix("IPY_MODEL_"), state, seen)
-    return outputs
-
-
 def widget_note(source: str) -> NotebookNode:
-    """The one-line note that replaces a live widget in a static page."""
+    """The one-line note that takes a live widget's place in a static page."""
     text = (
-        f"Interactive widget, shown here with its initial values: open {source} in JupyterLab "
-        "to use it."
+        f"Interactive widget: open {source} in JupyterLab to use it "
+        "(a static page shows only its output for the initial values)."
     )
     return nbformat.v4.new_output(
         "display_data", data={"text/markdown": f"*{text}*", "text/plain": text}
     )
 
 
-def flatten_widgets(nb: NotebookNode, source: str) -> int:
-    """Replace each widget view in ``nb`` by a note and what the widget showed, in place.
+def replace_widgets(nb: NotebookNode, source: str) -> int:
+    """Replace each widget view in ``nb`` by :func:`widget_note`, in place.
 
     A static page (HTML, or the executed notebook opened without a kernel) cannot run a
-    widget. What an ``interactive`` widget drew at its initial values was captured by nbclient
-    in the widget state (its Output widget); those outputs take the view's place, after
-    :func:`widget_note`. The widget state itself is dropped from the metadata.
+    widget. What an ``interactive`` widget drew for its initial values is already among the
+    cell's outputs (:func:`new_client` lets it through), so the view itself is replaced by a
+    note saying where to use the widget. Widget state in the metadata is dropped.
 
     Parameters
     ----------
     nb
-        An executed notebook (with ``metadata.widgets`` as nbclient stores it).
+        An executed notebook.
     source
         How the note names the notebook to open, e.g. ``notebooks/04_kernel_weighting.ipynb``.
 
@@ -264,22 +248,16 @@ def flatten_widgets(nb: NotebookNode, source: str) -> int:
     int
         The number of widget views replaced.
     """
-    widgets = nb.metadata.get("widgets", {})
-    state = widgets.get(WIDGET_STATE, {}).get("state", {})
     replaced = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         outputs = []
         for output in cell.outputs:
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if view is None:
-                outputs.append(output)
-                continue
-            replaced += 1
-            outputs.append(widget_note(source))
-            for captured in _widget_outputs(view.get("model_id", ""), state, set()):
-                outputs.append(nbformat.from_dict(copy.deepcopy(captured)))
+            if WIDGET_VIEW in output.get("data", {}):
+                replaced += 1
+                output = widget_note(source)
+            outputs.append(output)
         cell.outputs = outputs
     nb.metadata.pop("widgets", None)
     return replaced
@@ -396,6 +374,33 @@ def failure_banner(where: str, message: str) -> NotebookNode:
 # --------------------------------------------------------------------------- running
 
 
+def new_client(
+    nb: NotebookNode,
+    folder: Path,
+    timeout: int,
+    on_cell_start: Callable[..., None] | None = None,
+) -> NotebookClient:
+    """An nbclient that runs ``nb`` in ``folder`` and stops at the first error.
+
+    nbclient normally imitates a front end's Output widgets: it collects their outputs into
+    the widget state and sends that state back to the kernel on the shell channel. Sending
+    while it waits for the cell's reply on the same channel can miss the reply until the cell
+    times out (jupyter/nbclient#312: an ``interactive`` cell then takes ``timeout`` seconds).
+    Without that imitation (an empty widget registry) nothing is sent back, and what a widget
+    prints or draws lands in the cell's outputs, which is what a static page needs.
+    """
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        allow_errors=False,
+        store_widget_state=False,
+        resources={"metadata": {"path": str(Path(folder).resolve())}},
+        on_cell_start=on_cell_start,
+    )
+    client.widget_registry = {}
+    return client
+
+
 def execute_notebook(
     source: Path,
     executed_dir: Path,
@@ -437,13 +442,7 @@ def execute_notebook(
     def on_cell_start(cell: NotebookNode, cell_index: int) -> None:
         current["cell"] = cell_index
 
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        allow_errors=False,
-        resources={"metadata": {"path": str(source.parent.resolve())}},
-        on_cell_start=on_cell_start,
-    )
+    client = new_client(nb, source.parent, timeout, on_cell_start)
     options = kernel_start_options()
     log = None if log_dir is None else Path(log_dir) / f"{source.stem}.log"
     error = ""
@@ -460,11 +459,8 @@ def execute_notebook(
             where = f" (the kernel's own output: {log})" if log is not None else ""
             error = f"{type(exc).__name__}: {_one_line(str(exc))}{where}"
         seconds = time.perf_counter() - start
-    if error:
-        client.set_widgets_metadata()  # nbclient stores them only after the last cell
 
-    rel = _relative(source)
-    flatten_widgets(nb, rel)
+    replace_widgets(nb, _relative(source))
     remove_log_noise(nb)
     result = Result(
         notebook=source,
