@@ -220,8 +220,8 @@ def remove_log_noise(nb: NotebookNode) -> int:
 def widget_note(source: str) -> NotebookNode:
     """The one-line note that takes a live widget's place in a static page."""
     text = (
-        f"Interactive widget: open {source} in JupyterLab to use it "
-        "(a static page shows only its output for the initial values)."
+        f"Interactive widget: open {source} in JupyterLab to use it; "
+        "this page shows its first output."
     )
     return nbformat.v4.new_output(
         "display_data", data={"text/markdown": f"*{text}*", "text/plain": text}
@@ -301,7 +301,7 @@ def predictions_by(nb: NotebookNode) -> list[str]:
 def first_sentence(paragraph: str) -> str:
     """The first sentence of a paragraph; ``…`` marks one that runs on into a list."""
     text = " ".join(paragraph.split())
-    match = re.match(r"(.+?[.!?])(?=\s+[A-Z`*\"'(\[]|$)", text)
+    match = re.match(r"(.+?[.!?])(?=\s+[^\sa-z]|$)", text)  # "e.g. lime" goes on
     if match:
         return match.group(1)
     return text.rstrip(":;, ") + "…" if text else ""
@@ -553,9 +553,10 @@ def run_series(
         )
         if progress:
             detail = f": {result.reason}" if result.failed else ""
+            figures = f"{result.figures} figure{'' if result.figures == 1 else 's'}"
             progress(
                 f"[{number}/{len(notebooks)}] {result.notebook.name} {result.status} "
-                f"({result.seconds:.1f} s, {result.figures} figures){detail}"
+                f"({result.seconds:.1f} s, {figures}){detail}"
             )
         results.append(result)
     write_index(results, html_dir / "index.html")

@@ -148,8 +148,8 @@ def test_a_widget_shows_its_initial_figure_and_a_note(tmp_path, offline_data, mo
     ]
     note = widget_cell.outputs[1].data["text/plain"]
     assert note == (
-        "Interactive widget: open notebooks/04_kernel_weighting.ipynb in JupyterLab to use it "
-        "(a static page shows only its output for the initial values)."
+        "Interactive widget: open notebooks/04_kernel_weighting.ipynb in JupyterLab to use it; "
+        "this page shows its first output."
     )
     page = (tmp_path / "build" / "html" / f"{source.stem}.html").read_text()
     assert page.count("<img") == 2
@@ -295,6 +295,9 @@ def test_describe_takes_the_title_and_the_overviews_first_sentence():
     assert runner.first_sentence("It reproduces the figures:") == "It reproduces the figures…"
     assert runner.first_sentence("w = 0.25 is e.g. lime's. Next one.") == (
         "w = 0.25 is e.g. lime's."
+    )
+    assert runner.first_sentence("LIME fits y ≈ b + Z β by w. β is the explanation.") == (
+        "LIME fits y ≈ b + Z β by w."
     )
 
 
