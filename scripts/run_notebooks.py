@@ -345,28 +345,24 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _failed_cell(nb: NotebookNode, current: int | None) -> int | None:
-    """The index of the cell holding the first error output, else the cell being run."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and any(o.output_type == "error" for o in cell.outputs):
-            return index
-    return current
-
-
 def _cell_label(nb: NotebookNode, index: int | None) -> str:
+    """How a page names a cell: its prompt ``In [n]``, else its number and first line."""
     if index is None:
-        return "before the first cell"
-    count = nb.cells[index].get("execution_count")
-    return f"In [{count}]" if count else f"cell {index}"
+        return "the start (no cell ran)"
+    cell = nb.cells[index]
+    if cell.get("execution_count"):
+        return f"In [{cell.execution_count}]"
+    first = (cell.source.strip().splitlines() or [""])[0]
+    return f"cell {index + 1} ({first[:40]!r})"
 
 
-def failure_banner(where: str, message: str) -> NotebookNode:
+def failure_banner(where: str, message: str, *, traceback_below: bool) -> NotebookNode:
     """A markdown cell for the top of a failed notebook: where it stopped and with what error."""
     fence = "~~~~"
+    detail = "The traceback is in that cell, below. " if traceback_below else ""
     return nbformat.v4.new_markdown_cell(
-        f"**`make run`: this notebook stopped at {where} with an error.** The traceback is in "
-        f"that cell, below; the notebooks after this one were run anyway.\n\n"
-        f"{fence}text\n{message}\n{fence}",
+        f"**`make run`: this notebook stopped at {where} with an error.** {detail}"
+        f"`make run` went on with the other notebooks.\n\n{fence}text\n{message}\n{fence}",
         metadata={"tags": [FAILURE_TAG]},
     )
 
@@ -378,9 +374,11 @@ def new_client(
     nb: NotebookNode,
     folder: Path,
     timeout: int,
-    on_cell_start: Callable[..., None] | None = None,
+    on_cell_execute: Callable[..., None] | None = None,
 ) -> NotebookClient:
     """An nbclient that runs ``nb`` in ``folder`` and stops at the first error.
+
+    ``on_cell_execute(cell=..., cell_index=...)`` is called before each code cell runs.
 
     nbclient normally imitates a front end's Output widgets: it collects their outputs into
     the widget state and sends that state back to the kernel on the shell channel. Sending
@@ -395,7 +393,7 @@ def new_client(
         allow_errors=False,
         store_widget_state=False,
         resources={"metadata": {"path": str(Path(folder).resolve())}},
-        on_cell_start=on_cell_start,
+        on_cell_execute=on_cell_execute,
     )
     client.widget_registry = {}
     return client
@@ -437,15 +435,15 @@ def execute_notebook(
     source = Path(source)
     nb = nbformat.read(source, as_version=4)
     title, summary = describe(nb)
-    current: dict[str, int | None] = {"cell": None}
+    current: dict[str, int | None] = {"cell": None}  # the code cell running (or that failed)
 
-    def on_cell_start(cell: NotebookNode, cell_index: int) -> None:
+    def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
         current["cell"] = cell_index
 
-    client = new_client(nb, source.parent, timeout, on_cell_start)
+    client = new_client(nb, source.parent, timeout, on_cell_execute)
     options = kernel_start_options()
     log = None if log_dir is None else Path(log_dir) / f"{source.stem}.log"
-    error = ""
+    error, traceback_below = "", False
     with contextlib.ExitStack() as stack:
         if log is not None:
             log_file = stack.enter_context(open(log, "w"))
@@ -454,10 +452,11 @@ def execute_notebook(
         try:
             client.execute(env=env, **options)
         except CellExecutionError as exc:
-            error = f"{exc.ename}: {exc.evalue}"
+            error, traceback_below = f"{exc.ename}: {exc.evalue}", True
         except Exception as exc:  # timeouts, a dead kernel, a kernel that does not start, ...
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             where = f" (the kernel's own output: {log})" if log is not None else ""
-            error = f"{type(exc).__name__}: {_one_line(str(exc))}{where}"
+            error = f"{type(exc).__name__}: {message}{where}"
         seconds = time.perf_counter() - start
 
     replace_widgets(nb, _relative(source))
@@ -472,10 +471,13 @@ def execute_notebook(
         predictions_by=predictions_by(nb),
     )
     if error:
-        where = _cell_label(nb, _failed_cell(nb, current["cell"]))
+        where = _cell_label(nb, current["cell"])
         first_line = _one_line(error.splitlines()[0] if error.strip() else "unknown error")
         result.reason = f"{where}: {first_line}"
-        nb.cells.insert(0, failure_banner(where, _ANSI.sub("", error).strip()))
+        banner = failure_banner(
+            where, _ANSI.sub("", error).strip(), traceback_below=traceback_below
+        )
+        nb.cells.insert(0, banner)
 
     executed = Path(executed_dir) / source.name
     nbformat.write(nb, executed)

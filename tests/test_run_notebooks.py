@@ -214,6 +214,32 @@ def test_a_failing_notebook_does_not_stop_the_series(tmp_path, capsys):
     assert "Traceback" in page and "ZeroDivisionError" in page and "before" in page
 
 
+def test_a_timeout_and_a_dead_kernel_are_named_and_the_series_goes_on(tmp_path):
+    slow = write_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    dies = write_notebook(tmp_path / "dies.ipynb", "import os\nos._exit(3)")
+    build = tmp_path / "build"
+
+    results = runner.run_series([slow, dies], build, timeout=2, progress=None)
+
+    assert [(r.status, r.reason) for r in results] == [
+        (
+            "failed",
+            "In [2]: CellTimeoutError: A cell timed out while it was being executed, after 2 "
+            f"seconds. (the kernel's own output: {build / 'logs' / 'slow.log'})",
+        ),
+        (
+            "failed",
+            "cell 1 ('import os'): DeadKernelError: Kernel died "
+            f"(the kernel's own output: {build / 'logs' / 'dies.log'})",
+        ),
+    ]
+    assert results[0].seconds < 20
+    banner = nbformat.read(build / "notebooks" / "slow.ipynb", as_version=4).cells[0]
+    assert banner.source.startswith("**`make run`: this notebook stopped at In [2] with an error")
+    assert "traceback" not in banner.source  # there is none for a timeout
+    assert (build / "html" / "dies.html").is_file()
+
+
 def test_index_links_the_series_in_order_with_times_summaries_and_models(tmp_path):
     results = [
         runner.Result(
