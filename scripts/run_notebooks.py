@@ -41,8 +41,9 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
+from helpers.plotting import FIGURES_ENV
+
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-FIGURES_ENV = "LIME_TUTORIAL_FIGURES"  # the same name as helpers.plotting.FIGURES_ENV
 PREDICTIONS_PREFIX = "Predictions by: "
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FAILURE_TAG = "run-notebooks-failure"
