@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .data import atomic_path, cache_dir, env_flag
+from .data import cache_dir
+from .files import atomic_path
+from .settings import PREDICTION_CACHE_ENV, env_flag
 
-__all__ = ["CACHE_ENV", "cache_enabled", "classifier_identity", "load", "prediction_key", "store"]
+__all__ = ["cache_enabled", "classifier_identity", "load", "prediction_key", "store"]
 
-CACHE_ENV = "LIME_TUTORIAL_PREDICTION_CACHE"
 
 
 def cache_enabled(argument: bool | None) -> bool:
@@ -33,7 +34,7 @@ def cache_enabled(argument: bool | None) -> bool:
     """
     if argument is not None:
         return bool(argument)
-    return env_flag(CACHE_ENV)
+    return env_flag(PREDICTION_CACHE_ENV)
 
 
 def classifier_identity(classifier_fn: Callable[..., Any]) -> str | None:

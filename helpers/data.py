@@ -18,48 +18,36 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import shutil
 import sys
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_path
+from .images import resize_image, to_rgb_uint8
+from .settings import DATA_CACHE_ENV, DATA_ENV, env_path
+
 __all__ = [
-    "CACHE_ENV",
-    "DATA_ENV",
     "DataFileError",
     "RegistryEntry",
-    "atomic_path",
     "cache_dir",
+    "cat_mouse",
     "data_dir",
     "data_status",
-    "env_flag",
+    "dogs",
     "fetch",
+    "figure4",
     "file_hash",
     "install_keras_files",
     "keras_home",
     "load_image",
-    "paper_figure4_input",
     "registry",
-    "resize_image",
-    "to_rgb_uint8",
+    "tree_frog",
 ]
-
-DATA_ENV = "LIME_TUTORIAL_DATA"
-CACHE_ENV = "LIME_TUTORIAL_CACHE"
-
-# Panel (a), the original photo, inside the KDD'16 Figure 4 composite (817 x 315 pixels):
-# rows 18..205 and columns 22..209 hold the photo; the rows and columns around it are the
-# anti-aliased border and the white page. Measured on the registry's file (see
-# tests/test_data.py, which checks the border and the gray panels beside it).
-_FIG4_PANEL_A = (slice(18, 206), slice(22, 210))
-
 
 class DataFileError(RuntimeError):
     """A data file is missing, unreachable or fails its hash check.
@@ -127,21 +115,13 @@ def _entry(name: str) -> RegistryEntry:
     )
 
 
-def env_flag(name: str) -> bool:
-    """Whether environment variable ``name`` is switched on (1, true, yes or on).
-
-    Introduced in ``notebooks/00_setup.ipynb``; every on/off switch of the project reads it.
-    """
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def data_dir() -> Path | None:
     """The offline data directory named by ``LIME_TUTORIAL_DATA``, or ``None`` when unset.
 
     Introduced in ``notebooks/00_setup.ipynb``.
     """
-    value = os.environ.get(DATA_ENV, "").strip()
-    return Path(value).expanduser().resolve() if value else None
+    path = env_path(DATA_ENV)
+    return None if path is None else path.resolve()
 
 
 def cache_dir() -> Path:
@@ -149,9 +129,9 @@ def cache_dir() -> Path:
 
     Introduced in ``notebooks/00_setup.ipynb``.
     """
-    value = os.environ.get(CACHE_ENV, "").strip()
-    if value:
-        return Path(value).expanduser().resolve()
+    path = env_path(DATA_CACHE_ENV)
+    if path is not None:
+        return path.resolve()
     import pooch
 
     return Path(pooch.os_cache("lime-tutorial"))
@@ -292,37 +272,8 @@ def keras_home() -> Path:
         from keras.src.backend import config as keras_config
 
         return Path(keras_config.keras_home())
-    value = os.environ.get("KERAS_HOME", "").strip()
-    return Path(value).expanduser() if value else Path("~/.keras").expanduser()
-
-
-@contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest``, else vanishes.
-
-    Every file the project writes (cache entries, explanations, figures, the Keras cache) goes
-    through here, so a failure never leaves a half-written file or damages an existing one.
-    The temporary name keeps ``dest``'s suffix (``np.savez`` needs ``.npz``). The file is
-    created with mode ``0o666`` less the user's umask, as any program's new files are
-    (``tempfile.mkstemp`` would make every file ``0o600``); ``O_EXCL`` makes sure the random
-    name is new.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(10):
-        tmp = dest.parent / f".{dest.stem}.{secrets.token_hex(6)}.part{dest.suffix}"
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            break
-        except FileExistsError:
-            if attempt == 9:
-                raise
-    try:
-        yield Path(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = env_path("KERAS_HOME")
+    return path if path is not None else Path("~/.keras").expanduser()
 
 
 def _atomic_copy(src: Path, dest: Path) -> None:
@@ -364,59 +315,6 @@ def install_keras_files(*, download: bool = True) -> list[Path]:
     return installed
 
 
-def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
-    """Convert a decoded image to ``(H, W, 3) uint8`` RGB.
-
-    Introduced in ``notebooks/00_setup.ipynb``.
-
-    - grayscale ``(H, W)`` or ``(H, W, 1)``: the channel is repeated three times;
-    - RGBA ``(H, W, 4)``: composited over a uniform ``background`` (white by default) using the
-      alpha channel; a fully opaque image is therefore returned unchanged minus its alpha;
-    - ``uint16`` images are scaled to 0..255, booleans to 0/255.
-
-    Raises
-    ------
-    ValueError
-        For shapes that are not an image, or 2-channel (gray + alpha) data.
-    """
-    a = np.asarray(array)
-    if a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    elif a.dtype == np.uint16:
-        a = np.round(a / 257.0).astype(np.uint8)
-    elif a.dtype != np.uint8:
-        raise ValueError(f"to_rgb_uint8 expects uint8, uint16 or bool pixels, got {a.dtype}.")
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[..., 0]
-    if a.ndim == 2:
-        return np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(
-            f"to_rgb_uint8 expects (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {a.shape}."
-        )
-    if a.shape[2] == 3:
-        return a
-    rgb = a[..., :3].astype(np.float64)
-    alpha = a[..., 3:].astype(np.float64) / 255.0
-    out = rgb * alpha + float(background) * (1.0 - alpha)
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an RGB ``uint8`` image to ``size = (height, width)`` with PIL's bilinear filter.
-
-    Introduced in ``notebooks/01_superpixels.ipynb``. The aspect ratio is not kept (as
-    ``keras.utils.load_img(target_size=...)`` does not keep it): InceptionV3 sees 299 x 299.
-    """
-    from PIL import Image
-
-    height, width = int(size[0]), int(size[1])
-    if height < 1 or width < 1:
-        raise ValueError(f"size must be two positive integers (height, width), got {size!r}.")
-    resized = Image.fromarray(to_rgb_uint8(image)).resize((width, height), Image.BILINEAR)
-    return np.asarray(resized)
-
-
 def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
     """Load a registry image as an ``(H, W, 3) uint8`` RGB array.
 
@@ -444,20 +342,44 @@ def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
     return rgb if size is None else resize_image(rgb, size)
 
 
-def paper_figure4_input() -> np.ndarray:
-    """Panel (a) of KDD'16 Figure 4, the dog with a guitar, cropped out of the published figure.
+def tree_frog(size: tuple[int, int] | None = None) -> np.ndarray:
+    """The red-eyed tree frog on a leaf (800 x 600, public domain), RGB ``uint8``.
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``. The composite in the registry
-    (``images/image_from_paper.png``) is the only copy of the paper's input image available;
-    its panel (a) is 188 x 188 pixels here, far smaller than the 299 x 299 Inception input.
+    Introduced in ``notebooks/01_superpixels.ipynb``. ``size=(height, width)`` resizes it,
+    e.g. to a model's ``input_size``.
 
-    Returns
-    -------
-    numpy.ndarray
-        ``(188, 188, 3) uint8`` RGB.
+    Examples
+    --------
+    >>> tree_frog().shape  # doctest: +SKIP
+    (600, 800, 3)
     """
-    figure = load_image("images/image_from_paper.png")
-    return np.ascontiguousarray(figure[_FIG4_PANEL_A])
+    return load_image("images/red_eyed_tree_frog.jpg", size)
+
+
+def cat_mouse(size: tuple[int, int] | None = None) -> np.ndarray:
+    """A black cat facing a mouse on grass (640 x 427): the image of lime's Keras tutorial.
+
+    Introduced in ``notebooks/01_superpixels.ipynb``.
+    """
+    return load_image("images/cat_mouse.jpg", size)
+
+
+def dogs(size: tuple[int, int] | None = None) -> np.ndarray:
+    """A Bernese mountain dog and a tabby cat (450 x 450, alpha composited over white).
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``: the image of lime's own
+    image tutorials.
+    """
+    return load_image("images/dogs.png", size)
+
+
+def figure4() -> np.ndarray:
+    """The published KDD'16 Figure 4 (817 x 315 RGB): the dog with a guitar and its panels.
+
+    Introduced in ``notebooks/07_paper_figures.ipynb``; :mod:`helpers.paper` reads its
+    panels, and :func:`helpers.paper.figure4_input` crops the photo out of it.
+    """
+    return load_image("images/image_from_paper.png")
 
 
 def _main(argv: list[str] | None = None) -> int:

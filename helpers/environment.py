@@ -10,19 +10,17 @@ import re
 import sys
 from importlib import metadata
 
-from .data import DATA_ENV, data_dir, data_status, env_flag, keras_home
+from .data import data_dir, data_status, keras_home
 from .models import INCEPTION_WEIGHTS, untrained_opt_in
+from .settings import DATA_ENV
 
 __all__ = [
-    "QUICK_ENV",
     "environment_report",
     "package_versions",
     "required_packages",
-    "sample_budget",
     "weights_status",
 ]
 
-QUICK_ENV = "LIME_TUTORIAL_QUICK"
 
 
 def required_packages() -> list[str]:
@@ -39,15 +37,6 @@ def required_packages() -> list[str]:
         if not name.startswith("tensorflow") and name not in names:
             names.append(name)
     return names
-
-
-def sample_budget(full: int, quick: int) -> int:
-    """Number of LIME samples for expensive models: ``full``, or ``quick`` under test.
-
-    Introduced in ``notebooks/03_inception_predictions.ipynb``. ``make test`` sets
-    ``LIME_TUTORIAL_QUICK=1`` so the notebooks fit CI's time; ``make run`` uses ``full``.
-    """
-    return int(quick) if env_flag(QUICK_ENV) else int(full)
 
 
 def package_versions() -> dict[str, str | None]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import atomic_path
+from .files import atomic_path
 from .kernels import DISTANCES, exponential_kernel, mask_distances
 from .perturbation import hidden_image, perturb_batches, sample_masks
 from .segmentation import relabel, segment

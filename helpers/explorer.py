@@ -70,9 +70,9 @@ def default_explorer_inputs(
         :class:`~helpers.models.ImageClassifier`).
     """
     from .data import load_image
-    from .environment import sample_budget
     from .explain import explain
     from .models import load_model
+    from .settings import sample_budget
 
     model = load_model("mobilenet_v2")
     image = load_image("red_eyed_tree_frog.jpg", size=model.input_size)

@@ -40,12 +40,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .data import DATA_ENV, env_flag, fetch, install_keras_files, keras_home, registry
+from .data import fetch, install_keras_files, keras_home, registry
+from .settings import DATA_ENV, UNTRAINED_ENV, env_flag
 from .validation import check_batch_size, check_image_batch
 
 __all__ = [
     "MODEL_NAMES",
-    "UNTRAINED_ENV",
     "ImageClassifier",
     "KerasClassifier",
     "LiteRTClassifier",
@@ -65,7 +65,6 @@ __all__ = [
 ]
 
 MODEL_NAMES = ("auto", "inception_v3", "inception_v3_untrained", "mobilenet_v2", "mobilenet_v1")
-UNTRAINED_ENV = "LIME_TUTORIAL_UNTRAINED"
 INCEPTION_WEIGHTS = "keras/models/inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 IMAGENET_LABELS = "models/imagenet_labels.txt"
 

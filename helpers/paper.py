@@ -14,6 +14,7 @@ __all__ = [
     "BLOG_FROG",
     "FIGURE4",
     "FIGURE4_PANELS",
+    "figure4_input",
     "figure4_kept_pixels",
     "mask_iou",
     "random_superpixel_iou",
@@ -26,9 +27,10 @@ FIGURE4 = {"electric_guitar": 0.32, "acoustic_guitar": 0.24, "Labrador_retriever
 #: The blog post's tree frog: the top-3 classes its figure prints for Inception.
 BLOG_FROG = {"tree_frog": 0.54, "pool_table": 0.07, "balloon": 0.05}
 
-#: Where panels (b)-(d) sit in ``images/image_from_paper.png`` (817 x 315): rows 18..205 and
-#: 188 columns each, measured as the extent of the gray fill (see tests/test_paper.py). Panel
-#: (a), the photo, is at the same rows, columns 22..209 (``data.paper_figure4_input``).
+#: Where the panels sit in ``images/image_from_paper.png`` (817 x 315): rows 18..205 and 188
+#: columns each. (b)-(d) are measured as the extent of the gray fill; (a), the photo, as the
+#: columns inside its anti-aliased border (see tests/test_paper.py and tests/test_data.py).
+FIGURE4_INPUT = (slice(18, 206), slice(22, 210))
 FIGURE4_PANELS = {
     "electric_guitar": (slice(18, 206), slice(219, 407)),
     "acoustic_guitar": (slice(18, 206), slice(416, 604)),
@@ -57,9 +59,9 @@ def figure4_kept_pixels(size: tuple[int, int] | None = None) -> dict[str, np.nda
     """
     from PIL import Image
 
-    from .data import load_image
+    from .data import figure4
 
-    figure = load_image("images/image_from_paper.png").astype(np.int16)
+    figure = figure4().astype(np.int16)
     masks = {}
     for name, box in FIGURE4_PANELS.items():
         kept = np.abs(figure[box] - _GRAY).max(axis=-1) > _TOLERANCE
@@ -70,6 +72,23 @@ def figure4_kept_pixels(size: tuple[int, int] | None = None) -> dict[str, np.nda
             kept = np.asarray(resized) > 127
         masks[name] = kept
     return masks
+
+
+def figure4_input() -> np.ndarray:
+    """Panel (a) of KDD'16 Figure 4, the dog with a guitar, cropped out of the published figure.
+
+    Introduced in ``notebooks/07_paper_figures.ipynb``. The composite in the registry is the
+    only copy of the paper's input photo available; its panel (a) is 188 x 188 pixels here,
+    far smaller than the networks' inputs.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(188, 188, 3) uint8`` RGB.
+    """
+    from .data import figure4
+
+    return np.ascontiguousarray(figure4()[FIGURE4_INPUT])
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -5,18 +5,17 @@ Introduced in ``notebooks/00_setup.ipynb``.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from .data import atomic_path
+from .files import atomic_path
+from .settings import FIGURES_ENV, env_path
 
-__all__ = ["FIGURES_ENV", "PAPER_GRAY", "figures_dir", "gray_out", "save_figure"]
+__all__ = ["PAPER_GRAY", "figures_dir", "gray_out", "save_figure"]
 
 PAPER_GRAY = 154  # the gray of the hidden parts in the paper's Figure 4
 
-FIGURES_ENV = "LIME_TUTORIAL_FIGURES"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -25,8 +24,7 @@ def figures_dir() -> Path | None:
 
     Introduced in ``notebooks/00_setup.ipynb``.
     """
-    value = os.environ.get(FIGURES_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return env_path(FIGURES_ENV)
 
 
 def save_figure(fig: Any, name: str, *, dpi: int = 120) -> Path | None:

@@ -85,7 +85,7 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
         return np.repeat(a[..., None], 3, axis=2)
     if a.shape[2] == 4:
         if a.dtype == np.uint8:
-            from .data import to_rgb_uint8
+            from .images import to_rgb_uint8
 
             return to_rgb_uint8(a)
         alpha = a[..., 3:]

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from helpers import data
+from helpers import data, images, paper
 
 SOURCES_SHA256 = {  # ../shared/data/SOURCES.md
     "keras/models/imagenet_class_index.json": "a1e7a966a1f601d39e4b43e119b3e7dd4a2ad3ea08cf69847cbaf021013767bc",
@@ -104,7 +104,7 @@ def test_cached_download_is_used_when_the_offline_dir_lacks_it(monkeypatch, tmp_
 
 def test_rgba_is_composited_over_white():
     rgba = np.array([[[10, 20, 30, 255], [200, 100, 0, 0], [100, 100, 100, 128]]], np.uint8)
-    rgb = data.to_rgb_uint8(rgba)
+    rgb = images.to_rgb_uint8(rgba)
     assert rgb.dtype == np.uint8 and rgb.shape == (1, 3, 3)
     np.testing.assert_array_equal(rgb[0, 0], [10, 20, 30])  # opaque: unchanged
     np.testing.assert_array_equal(rgb[0, 1], [255, 255, 255])  # transparent: background
@@ -115,12 +115,12 @@ def test_rgba_is_composited_over_white():
 def test_grayscale_and_single_channel_are_repeated():
     gray = np.array([[0, 128], [255, 7]], np.uint8)
     for g in (gray, gray[..., None]):
-        rgb = data.to_rgb_uint8(g)
+        rgb = images.to_rgb_uint8(g)
         assert rgb.shape == (2, 2, 3)
         for c in range(3):
             np.testing.assert_array_equal(rgb[..., c], gray)
     np.testing.assert_array_equal(
-        data.to_rgb_uint8(np.array([[0, 65535]], np.uint16))[0, :, 0], [0, 255]
+        images.to_rgb_uint8(np.array([[0, 65535]], np.uint16))[0, :, 0], [0, 255]
     )
 
 
@@ -134,7 +134,7 @@ def test_grayscale_and_single_channel_are_repeated():
 )
 def test_to_rgb_rejects_non_images(array, match):
     with pytest.raises(ValueError, match=match):
-        data.to_rgb_uint8(array)
+        images.to_rgb_uint8(array)
 
 
 def test_load_image_gives_rgb_uint8(offline_data):
@@ -150,7 +150,7 @@ def test_load_image_gives_rgb_uint8(offline_data):
 
 
 def test_figure4_crop_is_the_photo_not_the_gray_panels(offline_data):
-    crop = data.paper_figure4_input()
+    crop = paper.figure4_input()
     figure = data.load_image("images/image_from_paper.png")
     assert crop.shape == (188, 188, 3) and crop.dtype == np.uint8
     # It is a photo: varied colours, almost no pixel of the paper's gray fill (153/154).
@@ -192,7 +192,7 @@ def test_data_cli_fetches_and_reports(offline_data, capsys):
 def test_load_image_resized_for_inception(offline_data):
     frog = data.load_image("red_eyed_tree_frog.jpg", size=(299, 299))
     assert frog.shape == (299, 299, 3) and frog.dtype == np.uint8
-    flat = data.resize_image(np.full((10, 20, 3), 77, np.uint8), (5, 4))
+    flat = images.resize_image(np.full((10, 20, 3), 77, np.uint8), (5, 4))
     assert flat.shape == (5, 4, 3) and (flat == 77).all()
     with pytest.raises(ValueError, match="positive"):
-        data.resize_image(frog, (0, 10))
+        images.resize_image(frog, (0, 10))

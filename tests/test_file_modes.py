@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from helpers import plotting
-from helpers.data import atomic_path
+from helpers import plotting, settings
+from helpers.files import atomic_path
 
 
 @contextmanager
@@ -58,7 +58,7 @@ def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
 
 @pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o077, 0o600)])
 def test_saved_figures_get_the_umask_mode(tmp_path, monkeypatch, mask, expected):
-    monkeypatch.setenv(plotting.FIGURES_ENV, str(tmp_path / "figures"))
+    monkeypatch.setenv(settings.FIGURES_ENV, str(tmp_path / "figures"))
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1])
     with umask(mask):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import data, models, paper
+from helpers import data, images, models, paper
 from helpers.explain import explain
 
 
@@ -57,7 +57,7 @@ def test_mask_iou_and_the_random_baseline():
 def test_07_electric_guitar_overlaps_the_published_panel_beyond_chance(offline_data):
     """Notebook 07, section 1: MobileNetV2, seed 0, 1000 samples."""
     model = models.load_model("mobilenet_v2")
-    dog = data.resize_image(data.paper_figure4_input(), model.input_size)
+    dog = images.resize_image(paper.figure4_input(), model.input_size)
     label = model.class_names.index("electric_guitar")
     kept = paper.figure4_kept_pixels(size=model.input_size)["electric_guitar"]
     for recipe, k in (("lime", 5), ("paper", 10)):

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import data, metrics, models
+from helpers import data, images, metrics, models, paper
 from helpers.explain import Explanation, explain
 
 TREE_FROG = 31
@@ -97,7 +97,7 @@ def test_frog_is_a_tree_frog(mobilenet_v2, offline_data):
 
 
 def test_figure4_panel_a_has_both_guitars_in_its_top3(mobilenet_v2, offline_data):
-    top3 = {index for index, _, _ in mobilenet_v2.top(data.paper_figure4_input(), k=3)}
+    top3 = {index for index, _, _ in mobilenet_v2.top(paper.figure4_input(), k=3)}
     assert {ACOUSTIC_GUITAR, ELECTRIC_GUITAR} <= top3
 
 
@@ -111,18 +111,18 @@ def test_mobilenet_v1_is_a_second_real_model(offline_data):
 
 def test_batches_split_across_interpreters_equal_one_by_one(mobilenet_v2, frog, offline_data):
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(7, 100, 120, 3), dtype=np.uint8)
-    images[0] = data.resize_image(frog, (100, 120))
+    pictures = rng.integers(0, 256, size=(7, 100, 120, 3), dtype=np.uint8)
+    pictures[0] = images.resize_image(frog, (100, 120))
     one_worker = models.load_model("mobilenet_v2", num_workers=1)
     assert mobilenet_v2.num_workers >= 1 and one_worker.num_workers == 1
-    batch = mobilenet_v2(images)
+    batch = mobilenet_v2(pictures)
     assert batch.shape == (7, 1000) and batch.dtype == np.float64
-    np.testing.assert_array_equal(batch, one_worker(images))
-    single = np.concatenate([mobilenet_v2(images[i : i + 1]) for i in range(7)])
+    np.testing.assert_array_equal(batch, one_worker(pictures))
+    single = np.concatenate([mobilenet_v2(pictures[i : i + 1]) for i in range(7)])
     np.testing.assert_array_equal(batch, single)
     # float input in [0, 1] is the same image
-    np.testing.assert_array_equal(mobilenet_v2(images / 255.0), batch)
-    assert mobilenet_v2(images[:0]).shape == (0, 1000)
+    np.testing.assert_array_equal(mobilenet_v2(pictures / 255.0), batch)
+    assert mobilenet_v2(pictures[:0]).shape == (0, 1000)
 
 
 @pytest.mark.parametrize(

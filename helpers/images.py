@@ -1,0 +1,64 @@
+"""Pixels: converting decoded images to RGB ``uint8`` and resizing them.
+
+Introduced in ``notebooks/00_setup.ipynb``. Pure numpy (and PIL for resizing, imported when
+needed); the data layer and the input checks both use it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["resize_image", "to_rgb_uint8"]
+
+
+def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
+    """Convert a decoded image to ``(H, W, 3) uint8`` RGB.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+
+    - grayscale ``(H, W)`` or ``(H, W, 1)``: the channel is repeated three times;
+    - RGBA ``(H, W, 4)``: composited over a uniform ``background`` (white by default) using the
+      alpha channel; a fully opaque image is therefore returned unchanged minus its alpha;
+    - ``uint16`` images are scaled to 0..255, booleans to 0/255.
+
+    Raises
+    ------
+    ValueError
+        For shapes that are not an image, or 2-channel (gray + alpha) data.
+    """
+    a = np.asarray(array)
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype == np.uint16:
+        a = np.round(a / 257.0).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise ValueError(f"to_rgb_uint8 expects uint8, uint16 or bool pixels, got {a.dtype}.")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        return np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(
+            f"to_rgb_uint8 expects (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {a.shape}."
+        )
+    if a.shape[2] == 3:
+        return a
+    rgb = a[..., :3].astype(np.float64)
+    alpha = a[..., 3:].astype(np.float64) / 255.0
+    out = rgb * alpha + float(background) * (1.0 - alpha)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an RGB ``uint8`` image to ``size = (height, width)`` with PIL's bilinear filter.
+
+    Introduced in ``notebooks/01_superpixels.ipynb``. The aspect ratio is not kept (as
+    ``keras.utils.load_img(target_size=...)`` does not keep it): InceptionV3 sees 299 x 299.
+    """
+    from PIL import Image
+
+    height, width = int(size[0]), int(size[1])
+    if height < 1 or width < 1:
+        raise ValueError(f"size must be two positive integers (height, width), got {size!r}.")
+    resized = Image.fromarray(to_rgb_uint8(image)).resize((width, height), Image.BILINEAR)
+    return np.asarray(resized)
