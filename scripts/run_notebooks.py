@@ -289,14 +289,18 @@ def _output_texts(nb: NotebookNode) -> Iterable[str]:
 
 
 def predictions_by(nb: NotebookNode) -> list[str]:
-    """The distinct output lines that start with ``"Predictions by: "``, in order."""
+    """The distinct output lines that start with ``"Predictions by: "``, in order.
+
+    A line that only repeats the start of a longer one (a model's short name printed after
+    its full description) is left out.
+    """
     lines: list[str] = []
     for text in _output_texts(nb):
         for line in text.splitlines():
             line = line.strip()
             if line.startswith(PREDICTIONS_PREFIX) and line not in lines:
                 lines.append(line)
-    return lines
+    return [line for line in lines if not any(o != line and o.startswith(line) for o in lines)]
 
 
 def first_sentence(paragraph: str) -> str:
