@@ -101,9 +101,11 @@ def _mobilenet(args) -> None:
     image = _image((224, 224))
     segments = segmentation.segment(image)
     S = int(segments.max()) + 1
-    masks = perturbation.sample_masks(args.n, S, np.random.default_rng(0))
+    samples = perturbation.draw_samples(args.n, S, np.random.default_rng(0))
     print(f"# MobileNetV2 int8 (LiteRT, {model.num_workers} interpreters), image 224x224, S={S}")
-    batches = list(perturbation.perturb_batches(image, segments, masks, batch_size=args.batch_size))
+    batches = list(
+        perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size)
+    )
     model(batches[0])  # warm up
 
     def floor():
@@ -113,7 +115,7 @@ def _mobilenet(args) -> None:
     def ours():
         with warnings.catch_warnings():  # the frog's low classes are exactly 0 (8-bit outputs)
             warnings.simplefilter("ignore", ex.ConstantPredictionWarning)
-            ex.explain(image, model, segments=segments, samples=masks,
+            ex.explain(image, model, segments=segments, samples=samples,
                        batch_size=args.batch_size, progress=False)  # fmt: skip
 
     times = _interleaved({"d": floor, "e": ours}, args.repeats)
@@ -132,15 +134,17 @@ def _inception(args) -> None:
     image = _image((299, 299))
     segments = segmentation.segment(image)
     S = int(segments.max()) + 1
-    masks = perturbation.sample_masks(args.n, S, np.random.default_rng(0))
+    samples = perturbation.draw_samples(args.n, S, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", models.UntrainedWeightsWarning)
-        model = models.load_inception_v3("untrained", seed=0)
+        model = models.load_inception_v3("untrained", random_state=0)
     predict = models.classifier_fn(model, batch_size=args.batch_size)
     print(f"# InceptionV3 (untrained), image 299x299, quickshift superpixels S={S}")
 
     # (a) the floor: inference only, on images built beforehand.
-    batches = list(perturbation.perturb_batches(image, segments, masks, batch_size=args.batch_size))
+    batches = list(
+        perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size)
+    )
     predict(batches[0])  # trace once
 
     def floor():
@@ -149,7 +153,7 @@ def _inception(args) -> None:
 
     # (b) helpers.explain end to end.
     def ours():
-        ex.explain(image, predict, segments=segments, samples=masks,
+        ex.explain(image, predict, segments=segments, samples=samples,
                    batch_size=args.batch_size, progress=False)  # fmt: skip
 
     # (c) lime with its defaults and model.predict.
@@ -162,10 +166,10 @@ def _inception(args) -> None:
 
     def theirs():
         with contextlib.redirect_stderr(io.StringIO()):  # lime's per-sample tqdm bar
-            lime_explain_with_samples(image, lime_predict, segments, masks, top_labels=5)
+            lime_explain_with_samples(image, lime_predict, segments, samples, top_labels=5)
 
     def perturb_only():
-        for _ in perturbation.perturb_batches(image, segments, masks, batch_size=args.batch_size):
+        for _ in perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size):
             pass
 
     # Repeats are interleaved (a, b, c, a, b, c, ...) so drifts of the machine hit all alike.
@@ -190,10 +194,10 @@ def _inception(args) -> None:
     # Warm prediction cache.
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LIME_TUTORIAL_CACHE"] = tmp
-        ex.explain(image, predict, segments=segments, samples=masks,
+        ex.explain(image, predict, segments=segments, samples=samples,
                    batch_size=args.batch_size, progress=False, cache=True)  # fmt: skip
         warm, _ = _median_time(
-            lambda: ex.explain(image, predict, segments=segments, samples=masks,
+            lambda: ex.explain(image, predict, segments=segments, samples=samples,
                                batch_size=args.batch_size, progress=False, cache=True),
             max(args.repeats, 1),
         )  # fmt: skip

@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# bench_litert  N={args.n}  repeats={args.repeats}")
     print(f"# {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}")
     frog = data.load_image("red_eyed_tree_frog.jpg", size=(299, 299))
-    segments = segmentation.segment(frog, seed=0)
-    masks = perturbation.sample_masks(args.n, int(segments.max()) + 1, np.random.default_rng(0))
-    big = perturbation.perturb(frog, segments, masks)  # (N, 299, 299, 3)
+    segments = segmentation.segment(frog, random_state=0)
+    samples = perturbation.draw_samples(args.n, int(segments.max()) + 1, np.random.default_rng(0))
+    big = perturbation.perturb(frog, segments, samples)  # (N, 299, 299, 3)
     small = _resize_batch(big, (224, 224))
 
     variants = {

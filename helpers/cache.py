@@ -26,7 +26,6 @@ from .settings import PREDICTION_CACHE_ENV, env_flag
 __all__ = ["cache_enabled", "classifier_identity", "load", "prediction_key", "store"]
 
 
-
 def cache_enabled(argument: bool | None) -> bool:
     """``argument`` if given, else whether ``LIME_TUTORIAL_PREDICTION_CACHE`` is on.
 

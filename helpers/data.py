@@ -49,6 +49,7 @@ __all__ = [
     "tree_frog",
 ]
 
+
 class DataFileError(RuntimeError):
     """A data file is missing, unreachable or fails its hash check.
 

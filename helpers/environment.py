@@ -22,7 +22,6 @@ __all__ = [
 ]
 
 
-
 def required_packages() -> list[str]:
     """Names of the runtime dependencies, read from the installed ``lime-tutorial`` metadata
     (that is, from ``pyproject.toml``), TensorFlow's variants left out.

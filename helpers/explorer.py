@@ -18,6 +18,7 @@ fill, so another fill needs its own).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,18 +26,26 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from .explain import Explanation, predict_samples
+from .explain import ConstantPredictionWarning, fit_label
+from .explanation import Explanation
 from .perturbation import hidden_image, perturb
-from .surrogates import SurrogateFit, fit_surrogate
+from .prediction import predict_samples
+from .surrogates import SurrogateFit
 
-__all__ = ["FILLS", "ExplorerState", "Visit", "default_explorer_inputs", "fill_key"]
+__all__ = [
+    "HIDE_COLORS",
+    "ExplorerState",
+    "Visit",
+    "default_explorer_inputs",
+    "hide_color_key",
+]
 
-#: The fills of ``notebooks/02_perturbation.ipynb`` by name (values for uint8 images).
-FILLS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "blur": "blur"}
+#: The hide colors of ``notebooks/02_perturbation.ipynb`` by name (values for uint8 images).
+HIDE_COLORS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "blur": "blur"}
 
 
-def fill_key(hide_color: Any, channels: int = 3) -> str:
-    """A canonical name of a fill, equal for fills that give the same hidden image.
+def hide_color_key(hide_color: Any, channels: int = 3) -> str:
+    """A canonical name of a ``hide_color``, equal for values that give the same hidden image.
 
     Introduced in ``notebooks/06_explaining_predictions.ipynb``. ``0``, ``0.0``,
     ``(0, 0, 0)`` and ``[0, 0, 0]`` all name black on a ``channels``-channel image.
@@ -165,7 +174,7 @@ class ExplorerState:
         self._fit_fill = explanation.params.get("hide_color")
         self.model_calls = 0
         self._predictions = {self._key(self._fit_fill): explanation.predictions}
-        self._fills: dict[str, np.ndarray] = {}
+        self._hidden_images: dict[str, np.ndarray] = {}
         self._fits: dict[tuple[int, str, float], SurrogateFit] = {}
         self._visits: dict[tuple[str, bytes], Visit] = {}
         self.label = explanation.labels[0] if label is None else self._check_label(label)
@@ -203,8 +212,8 @@ class ExplorerState:
     @property
     def masked_image(self) -> np.ndarray:
         """The image the network sees: hidden superpixels replaced by the fill."""
-        fill = self._fill_image(self.hide_color)
-        return perturb(self.image, self.segments, self._mask[None], fill=fill)[0]
+        hidden = self._hidden(self.hide_color)
+        return perturb(self.image, self.segments, self._mask[None], hidden=hidden)[0]
 
     def top_labels(self, k: int = 5) -> list[int]:
         """The ``k`` classes with the most probability on average over LIME's samples.
@@ -317,7 +326,7 @@ class ExplorerState:
         made with the same fill, so for a fill not used before the explanation's samples are
         predicted again (``num_samples`` model calls, once per fill).
         """
-        self._fill_image(hide_color)  # validates the fill before anything changes
+        self._hidden(hide_color)  # validates hide_color before anything changes
         key = self._key(hide_color)
         if key not in self._predictions:
             self._predictions[key] = predict_samples(
@@ -330,21 +339,17 @@ class ExplorerState:
     # ----- internals ---------------------------------------------------------------------
     def _distances(self, masks: np.ndarray, hide_color: Any) -> np.ndarray:
         """The explanation's distance of each mask to the original (lime's: cosine)."""
-        if self.distance_name == "cosine":
-            return kernels.cosine_distance(masks)
-        return kernels.mask_distances(
-            masks, self.distance_name, image=self.image, fill=self._fill_image(hide_color),
+        return kernels.sample_distances(
+            masks, self.distance_name, image=self.image, hidden=self._hidden(hide_color),
             segments=self.segments,
         )  # fmt: skip
 
     def _kernel(self, distances: np.ndarray, width: float) -> np.ndarray:
         """The explanation's kernel (lime's by default) at ``width``."""
-        if self.kernel_name == "lime":
-            return kernels.exponential_kernel(distances, width)
         return kernels.exponential_kernel(distances, width, kernel=self.kernel_name)
 
     def _key(self, hide_color: Any) -> str:
-        return fill_key(hide_color, self.image.shape[-1])
+        return hide_color_key(hide_color, self.image.shape[-1])
 
     def _check_label(self, label: int) -> int:
         if isinstance(label, bool) or not isinstance(label, int | np.integer):
@@ -368,11 +373,12 @@ class ExplorerState:
         self.model_calls += len(images)
         return np.asarray(self.model(images))
 
-    def _fill_image(self, hide_color: Any) -> np.ndarray:
+    def _hidden(self, hide_color: Any) -> np.ndarray:
+        """The hidden image for ``hide_color`` (computed once per value)."""
         key = self._key(hide_color)
-        if key not in self._fills:
-            self._fills[key] = hidden_image(self.image, self.segments, hide_color)
-        return self._fills[key]
+        if key not in self._hidden_images:
+            self._hidden_images[key] = hidden_image(self.image, self.segments, hide_color)
+        return self._hidden_images[key]
 
     def _surrogate(self, label: int, hide_color: Any, width: float) -> SurrogateFit:
         """LIME's surrogate for ``label``, from the stored samples' predictions with this fill."""
@@ -380,39 +386,17 @@ class ExplorerState:
         if key in self._fits:
             return self._fits[key]
         e = self.explanation
-        original = (
-            self._key(hide_color) == self._key(self._fit_fill)
-            and width == self._fit_width
-            and label in e.coef
-        )
-        if original:  # exactly the explanation's own numbers
-            fit = SurrogateFit(
-                coef=e.coef[label],
-                intercept=e.intercept[label],
-                score=e.score[label],
-                local_pred=e.local_pred[label],
-                selected=np.asarray(
-                    e.params.get("selected", {}).get(str(label), range(self.num_superpixels)),
-                    dtype=np.int64,
-                ),
-            )
+        same_fill = self._key(hide_color) == self._key(self._fit_fill)
+        if same_fill and width == self._fit_width and label in e.fits:
+            fit = e.fits[label]  # exactly the explanation's own numbers
         else:
-            target = self._predictions[self._key(hide_color)][:, label]
-            if np.ptp(target) == 0.0:  # as explain does: a constant target, zero weights
-                fit = SurrogateFit(
-                    coef=np.zeros(self.num_superpixels),
-                    intercept=float(target[0]),
-                    score=1.0,
-                    local_pred=float(target[0]),
-                    selected=np.arange(self.num_superpixels),
-                )
-            else:
-                same_fill = self._key(hide_color) == self._key(self._fit_fill)
-                distances = e.distances if same_fill else self._distances(e.samples, hide_color)
-                weights = self._kernel(distances, width)
-                fit = fit_surrogate(
-                    e.samples, target, weights, method=self.surrogate,
-                    num_features=self.num_features,
+            distances = e.distances if same_fill else self._distances(e.samples, hide_color)
+            with warnings.catch_warnings():  # a class never predicted: zero weights, quietly
+                warnings.simplefilter("ignore", ConstantPredictionWarning)
+                fit = fit_label(
+                    e.samples, self._predictions[self._key(hide_color)][:, label],
+                    self._kernel(distances, width), surrogate=self.surrogate,
+                    num_features=self.num_features, label=label,
                 )  # fmt: skip
         self._fits[key] = fit
         return fit

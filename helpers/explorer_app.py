@@ -24,7 +24,7 @@ import numpy as np
 from ipyevents import Event
 
 from .explain import Explanation
-from .explorer import FILLS, ExplorerState, default_explorer_inputs, fill_key
+from .explorer import HIDE_COLORS, ExplorerState, default_explorer_inputs, hide_color_key
 
 __all__ = ["ExplorerApp", "format_number", "scatter_svg"]
 
@@ -171,11 +171,12 @@ class ExplorerApp:
             value=state.label,
             description="label",
         )
-        fills = dict(FILLS)
-        if fill_key(state.hide_color) not in {fill_key(v) for v in fills.values()}:
+        fills = dict(HIDE_COLORS)
+        if hide_color_key(state.hide_color) not in {hide_color_key(v) for v in fills.values()}:
             fills = {"explanation's fill": state.hide_color, **fills}
         self._fills = fills
-        current = next(n for n, v in fills.items() if fill_key(v) == fill_key(state.hide_color))
+        now = hide_color_key(state.hide_color)
+        current = next(n for n, v in fills.items() if hide_color_key(v) == now)
         self.fill = widgets.Dropdown(options=list(fills), value=current, description="fill")
         self.kernel_width = widgets.FloatSlider(
             value=state.kernel_width,

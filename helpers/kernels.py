@@ -2,10 +2,10 @@
 
 Introduced in ``notebooks/04_kernel_weighting.ipynb``.
 
-Distances (:data:`DISTANCES`, all in [0, 1] for masks, 0 for the original):
+Distances (:data:`DISTANCES`, all in [0, 1] for 0/1 samples, 0 for the original):
 
 ``"cosine"``
-    lime's: cosine distance of the 0/1 mask to the all-ones original, ``1 - sqrt(k / S)``.
+    lime's: cosine distance of the 0/1 sample to the all-ones original, ``1 - sqrt(k / S)``.
 ``"hidden_fraction"``
     the MATLAB write-up's: the fraction of superpixels hidden, ``1 - k / S``.
 ``"pixel_l2"``
@@ -27,23 +27,23 @@ __all__ = [
     "cosine_distance",
     "exponential_kernel",
     "hidden_fraction",
-    "mask_distances",
     "pixel_l2_distance",
     "relative_pixel_l2",
+    "sample_distances",
 ]
 
 DISTANCES = ("cosine", "hidden_fraction", "pixel_l2")
 KERNELS = ("lime", "paper")
 
 
-def cosine_distance(masks: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """Cosine distance of each mask row to ``reference`` (default: the all-ones original).
+def cosine_distance(samples: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Cosine distance of each 0/1 sample to ``reference`` (default: the all-ones original).
 
     Introduced in ``notebooks/04_kernel_weighting.ipynb``. As lime, on the binary vectors:
     ``1 - z.r / (|z| |r|)``; for the all-ones reference this is ``1 - sqrt(k / S)`` with ``k``
     superpixels kept. An all-zero row has distance 1 (scikit-learn's convention).
     """
-    z = np.asarray(masks, dtype=np.float64)
+    z = np.asarray(samples, dtype=np.float64)
     r = np.ones(z.shape[1]) if reference is None else np.asarray(reference, dtype=np.float64)
     norms = np.linalg.norm(z, axis=1) * np.linalg.norm(r)
     similarity = np.divide(z @ r, norms, out=np.zeros(len(z)), where=norms > 0)
@@ -97,29 +97,31 @@ def pixel_l2_distance(image: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
     return np.sqrt((diff.reshape(len(diff), -1) ** 2).sum(axis=1))
 
 
-def hidden_fraction(masks: np.ndarray) -> np.ndarray:
-    """The fraction of superpixels each mask hides, ``1 - k / S`` (the MATLAB distance).
+def hidden_fraction(samples: np.ndarray) -> np.ndarray:
+    """The fraction of superpixels each sample hides, ``1 - k / S`` (the MATLAB distance).
 
     Introduced in ``notebooks/04_kernel_weighting.ipynb``.
     """
-    z = np.asarray(masks, dtype=np.float64)
+    z = np.asarray(samples, dtype=np.float64)
     return 1.0 - z.mean(axis=1)
 
 
 def relative_pixel_l2(
-    image: np.ndarray, fill: np.ndarray, segments: np.ndarray, masks: np.ndarray
+    image: np.ndarray, hidden: np.ndarray, segments: np.ndarray, samples: np.ndarray
 ) -> np.ndarray:
-    """The paper's pixel L2 distance of each mask's image, relative to hiding everything.
+    """The paper's pixel L2 distance of each sample's image, relative to hiding everything.
 
     Introduced in ``notebooks/04_kernel_weighting.ipynb``. A hidden superpixel ``j`` changes
-    its pixels from ``image`` to ``fill``, so the squared L2 distance is the sum, over hidden
-    superpixels, of ``c_j = sum over j's pixels of |image - fill|**2``: computed from the masks
-    without building any image. Divided by the distance with every superpixel hidden (0 when
-    that is 0). Equals :func:`pixel_l2_distance` of the perturbed images over that maximum.
+    its pixels from ``image`` to ``hidden`` (the hidden image,
+    :func:`helpers.perturbation.hidden_image`), so the squared L2 distance is the sum, over
+    hidden superpixels, of ``c_j = sum over j's pixels of |image - hidden|**2``: computed from
+    the samples without building any image. Divided by the distance with every superpixel
+    hidden (0 when that is 0). Equals :func:`pixel_l2_distance` of the perturbed images over
+    that maximum.
     """
-    diff = np.asarray(image, dtype=np.float64) - np.asarray(fill, dtype=np.float64)
+    diff = np.asarray(image, dtype=np.float64) - np.asarray(hidden, dtype=np.float64)
     labels = np.asarray(segments).ravel()
-    z = np.asarray(masks, dtype=np.float64)
+    z = np.asarray(samples, dtype=np.float64)
     cost = np.bincount(labels, weights=(diff**2).sum(axis=-1).ravel(), minlength=z.shape[1])
     total = cost.sum()
     if total == 0.0:
@@ -127,25 +129,33 @@ def relative_pixel_l2(
     return np.sqrt(np.clip((1.0 - z) @ cost, 0.0, None) / total)
 
 
-def mask_distances(
-    masks: np.ndarray,
+def sample_distances(
+    samples: np.ndarray,
     distance: str = "cosine",
     *,
     image: np.ndarray | None = None,
-    fill: np.ndarray | None = None,
+    hidden: np.ndarray | None = None,
     segments: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Distance of each mask's sample to the original, by name (see :data:`DISTANCES`).
+    """Distance of each sample to the original, by name (see :data:`DISTANCES`).
 
     Introduced in ``notebooks/04_kernel_weighting.ipynb``. ``"pixel_l2"`` needs the
-    ``image``, the ``fill`` (hidden image) and ``segments`` labelled ``0..S-1``.
+    ``image``, its ``hidden`` image and ``segments`` labelled ``0..S-1``.
+
+    Examples
+    --------
+    >>> z = np.array([[1, 1, 1, 1], [1, 1, 0, 0]])
+    >>> np.round(sample_distances(z, "cosine"), 4).tolist()
+    [0.0, 0.2929]
+    >>> sample_distances(z, "hidden_fraction").tolist()
+    [0.0, 0.5]
     """
     if distance == "cosine":
-        return cosine_distance(masks)
+        return cosine_distance(samples)
     if distance == "hidden_fraction":
-        return hidden_fraction(masks)
+        return hidden_fraction(samples)
     if distance == "pixel_l2":
-        if image is None or fill is None or segments is None:
-            raise ValueError("distance='pixel_l2' needs image, fill and segments.")
-        return relative_pixel_l2(image, fill, segments, masks)
+        if image is None or hidden is None or segments is None:
+            raise ValueError("distance='pixel_l2' needs image, hidden and segments.")
+        return relative_pixel_l2(image, hidden, segments, samples)
     raise ValueError(f"Unknown distance {distance!r}; choose one of {DISTANCES}.")

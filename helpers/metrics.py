@@ -1,7 +1,7 @@
 """Evaluating explanations: stability, fidelity, faithfulness, Kernel SHAP and theory.
 
 Introduced in ``notebooks/09_evaluating_explanations.ipynb``. Every function works on plain
-arrays (coefficient vectors, masks, predictions) or on a ``classifier_fn``, so it applies to
+arrays (coefficient vectors, 0/1 samples, predictions) or on a ``classifier_fn``, so it applies to
 any model; nothing here draws random numbers without a seed.
 """
 
@@ -13,9 +13,10 @@ from math import comb
 
 import numpy as np
 
-from .explain import predict_samples
-from .kernels import cosine_distance, exponential_kernel
-from .perturbation import hidden_image, sample_masks
+from .explain import UNSET, sample_weights
+from .perturbation import draw_samples, hidden_image
+from .prediction import predict_samples
+from .segmentation import num_superpixels
 from .surrogates import weighted_r2, weighted_ridge
 
 __all__ = [
@@ -134,30 +135,36 @@ def fidelity_on_fresh_samples(
     label: int,
     *,
     num_samples: int = 200,
-    hide_color=None,
-    kernel_width: float = 0.25,
     random_state: int = 0,
     batch_size: int = 32,
 ) -> dict[str, float]:
     """How well the surrogate predicts the model on perturbations it was *not* fitted on.
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. Fresh samples are drawn
+    (Bernoulli, from ``random_state``) and weighted exactly as the explanation's were: its
+    ``hide_color``, distance, kernel and width.
 
     Returns
     -------
     dict
-        ``r2_fresh`` (kernel-weighted R² on new masks), ``r2_fit`` (the explanation's own
-        score), ``surrogate_at_original`` and ``model_at_original``.
+        ``r2_fresh`` (kernel-weighted R² on the new samples), ``r2_fit`` (the explanation's
+        own score), ``surrogate_at_original`` and ``model_at_original``.
     """
+    p = explanation.params
     segments = explanation.segments
-    S = int(segments.max()) + 1
-    masks = sample_masks(num_samples, S, np.random.default_rng(random_state), keep_original=False)
+    samples = draw_samples(
+        num_samples, num_superpixels(segments), random_state, keep_original=False
+    )
     preds = predict_samples(
-        explanation.image, segments, masks, classifier_fn,
-        hide_color=hide_color, batch_size=batch_size, progress=False,
+        explanation.image, segments, samples, classifier_fn,
+        hide_color=p.get("hide_color"), batch_size=batch_size, progress=False,
     )[:, label]  # fmt: skip
-    weights = exponential_kernel(cosine_distance(masks), kernel_width)
-    surrogate = explanation.intercept[label] + masks @ explanation.coef[label]
+    _, weights = sample_weights(
+        samples, distance=p.get("distance", "cosine"), kernel=p.get("kernel", "lime"),
+        kernel_width=p.get("kernel_width", 0.25), image=explanation.image, segments=segments,
+        hide_color=p.get("hide_color"),
+    )  # fmt: skip
+    surrogate = explanation.intercept[label] + samples @ explanation.coef[label]
     return {
         "r2_fresh": weighted_r2(preds, surrogate, weights),
         "r2_fit": float(explanation.score[label]),
@@ -183,19 +190,19 @@ def deletion_insertion_curves(
     classifier_fn: Callable[[np.ndarray], np.ndarray],
     label: int,
     *,
-    substrate=0,
+    hide_color=0,
     batch_size: int = 32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deletion and insertion curves at superpixel granularity.
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. Deletion removes the
-    superpixels in ``order`` one by one (replacing them by ``substrate``: a colour, ``None``
+    superpixels in ``order`` one by one (hiding them with ``hide_color``: a colour, ``None``
     for segment means, or ``"blur"``) and records the model's score for ``label`` after each
-    step (S + 1 points, starting at the original). Insertion starts from the substrate and
+    step (S + 1 points, starting at the original). Insertion starts from the hidden image and
     puts them back in the same order. A faithful ranking gives a low deletion AUC and a high
     insertion AUC.
     """
-    S = int(np.asarray(segments).max()) + 1
+    S = num_superpixels(segments)
     order = np.asarray(order, dtype=np.int64)
     if sorted(order.tolist()) != list(range(S)):
         raise ValueError(f"order must be a permutation of the {S} superpixels.")
@@ -204,10 +211,10 @@ def deletion_insertion_curves(
     rank[order] = np.arange(S)
     deleted = (rank[None, :] >= steps[:, None]).astype(np.uint8)  # row t: first t removed
     inserted = 1 - deleted
-    masks = np.concatenate([deleted, inserted])
+    samples = np.concatenate([deleted, inserted])
     scores = predict_samples(
-        image, segments, masks, classifier_fn,
-        hide_color=substrate, batch_size=batch_size, progress=False,
+        image, segments, samples, classifier_fn,
+        hide_color=hide_color, batch_size=batch_size, progress=False,
     )[:, label]  # fmt: skip
     return scores[: S + 1], scores[S + 1 :]
 
@@ -220,7 +227,7 @@ def deletion_test(
     fraction: float = 0.1,
     num_random: int = 20,
     random_state: int = 0,
-    substrate="explanation",
+    hide_color=UNSET,
     batch_size: int = 32,
 ) -> dict[str, object]:
     """How much hiding the explanation's top superpixels lowers the score, against random ones.
@@ -235,8 +242,8 @@ def deletion_test(
     ----------
     explanation
         An :class:`helpers.explain.Explanation` of ``classifier_fn``.
-    substrate
-        What hidden superpixels become; by default the explanation's own ``hide_color``.
+    hide_color
+        What hidden superpixels become; by default the explanation's own.
 
     Returns
     -------
@@ -252,15 +259,15 @@ def deletion_test(
     size = int(np.ceil(float(fraction) * S))
     top = np.argsort(-coef, kind="stable")[:size]
     rng = np.random.default_rng(random_state)
-    masks = np.ones((2 + int(num_random), S), np.uint8)
-    masks[1, top] = 0
-    for row in range(2, len(masks)):
-        masks[row, rng.choice(S, size=size, replace=False)] = 0
-    if isinstance(substrate, str) and substrate == "explanation":
-        substrate = explanation.params.get("hide_color")
+    samples = np.ones((2 + int(num_random), S), np.uint8)
+    samples[1, top] = 0
+    for row in range(2, len(samples)):
+        samples[row, rng.choice(S, size=size, replace=False)] = 0
+    if hide_color is UNSET:
+        hide_color = explanation.params.get("hide_color")
     scores = predict_samples(
-        explanation.image, explanation.segments, masks, classifier_fn,
-        hide_color=substrate, batch_size=batch_size, progress=False,
+        explanation.image, explanation.segments, samples, classifier_fn,
+        hide_color=hide_color, batch_size=batch_size, progress=False,
     )[:, int(label)]  # fmt: skip
     random_drops = scores[0] - scores[2:]
     return {
@@ -273,31 +280,31 @@ def deletion_test(
 
 
 # ----- Kernel SHAP -------------------------------------------------------------------------
-def shapley_kernel_weights(masks: np.ndarray, *, boundary_weight: float = 1e6) -> np.ndarray:
-    """Kernel SHAP's weights ``(S - 1) / (C(S, k) k (S - k))`` for masks with ``k`` ones.
+def shapley_kernel_weights(samples: np.ndarray, *, boundary_weight: float = 1e6) -> np.ndarray:
+    """Kernel SHAP's weights ``(S - 1) / (C(S, k) k (S - k))`` for samples with ``k`` ones.
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The empty and full masks
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The empty and full samples
     have infinite weight in theory; they get ``boundary_weight`` (a standard approximation).
     """
-    masks = np.asarray(masks)
-    S = masks.shape[1]
-    k = masks.sum(axis=1).astype(np.int64)
-    w = np.full(len(masks), float(boundary_weight))
+    samples = np.asarray(samples)
+    S = samples.shape[1]
+    k = samples.sum(axis=1).astype(np.int64)
+    w = np.full(len(samples), float(boundary_weight))
     inner = (k > 0) & (k < S)
     binom = np.array([comb(S, int(x)) for x in k[inner]], dtype=np.float64)
     w[inner] = (S - 1) / (binom * k[inner] * (S - k[inner]))
     return w
 
 
-def kernel_shap(masks: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, float]:
-    """Kernel SHAP on LIME's samples: the same masks, the Shapley kernel, no penalty.
+def kernel_shap(samples: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, float]:
+    """Kernel SHAP on LIME's samples: the same samples, the Shapley kernel, no penalty.
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The masks should include
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The samples should include
     the empty and the full mask (they anchor the intercept and the sum of the values).
     Returns the Shapley value estimates ``(S,)`` and the base value (model on the empty mask).
     """
-    w = shapley_kernel_weights(masks)
-    coef, intercept = weighted_ridge(masks, targets, w, alpha=0.0)
+    w = shapley_kernel_weights(samples)
+    coef, intercept = weighted_ridge(samples, targets, w, alpha=0.0)
     return coef, float(intercept)
 
 
@@ -305,19 +312,19 @@ def exact_shapley(value: Callable[[np.ndarray], np.ndarray], num_players: int) -
     """Exact Shapley values by enumerating all ``2**S`` coalitions (``S <= 16``).
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. ``value`` maps a batch of
-    0/1 masks ``(B, S)`` to ``(B,)`` values.
+    0/1 samples ``(B, S)`` to ``(B,)`` values.
     """
     S = int(num_players)
     if not 1 <= S <= 16:
         raise ValueError(f"Exact enumeration is for 1..16 players, got {S}.")
-    all_masks = ((np.arange(2**S)[:, None] >> np.arange(S)[None, :]) & 1).astype(np.uint8)
-    v = np.asarray(value(all_masks), dtype=np.float64)
-    sizes = all_masks.sum(axis=1)
+    all_samples = ((np.arange(2**S)[:, None] >> np.arange(S)[None, :]) & 1).astype(np.uint8)
+    v = np.asarray(value(all_samples), dtype=np.float64)
+    sizes = all_samples.sum(axis=1)
     weight = np.array([1.0 / (S * comb(S - 1, int(s))) for s in range(S)])
     phi = np.zeros(S)
     index = np.arange(2**S)
     for j in range(S):
-        without = all_masks[:, j] == 0
+        without = all_samples[:, j] == 0
         with_j = index[without] | (1 << j)
         phi[j] = np.sum(weight[sizes[without]] * (v[with_j] - v[without]))
     return phi
@@ -333,10 +340,10 @@ def linear_pixel_model_limit(
     (ICML 2021) show, for such a model the explanation of superpixel ``j`` tends to
     ``β_j = sum_{u in j} λ_u (x_u - fill_u)`` as the number of samples grows: hiding ``j``
     changes ``f`` by exactly that amount, whatever else is hidden, so ``f`` is linear in the
-    masks and the weighted regression recovers it once the ridge penalty is negligible.
+    samples and the weighted regression recovers it once the ridge penalty is negligible.
     """
     x = np.asarray(image, dtype=np.float64)
     fill = hidden_image(np.asarray(image), segments, hide_color).astype(np.float64)
     contribution = (np.asarray(pixel_weights, dtype=np.float64) * (x - fill)).sum(axis=-1)
     labels = np.asarray(segments).ravel()
-    return np.bincount(labels, weights=contribution.ravel(), minlength=int(labels.max()) + 1)
+    return np.bincount(labels, weights=contribution.ravel(), minlength=num_superpixels(labels))

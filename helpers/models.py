@@ -525,7 +525,7 @@ def _seeded_reinitialize(model: Any, seed: int) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-def randomized_copy(model: KerasClassifier, *, seed: int = 0) -> KerasClassifier:
+def randomized_copy(model: KerasClassifier, *, random_state: int = 0) -> KerasClassifier:
     """The same architecture with seeded random weights (the sanity check of Adebayo et al.).
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The copy keeps the
@@ -539,7 +539,7 @@ def randomized_copy(model: KerasClassifier, *, seed: int = 0) -> KerasClassifier
             "Fix: wrap a Keras model first, randomized_copy(classifier_fn(model))."
         )
     clone = keras.models.clone_model(model.model)
-    _seeded_reinitialize(clone, seed)
+    _seeded_reinitialize(clone, random_state)
     return KerasClassifier(
         clone,
         name=f"{model.name}_randomized",
@@ -548,7 +548,7 @@ def randomized_copy(model: KerasClassifier, *, seed: int = 0) -> KerasClassifier
         preprocess=model.preprocess,
         class_names=model.class_names,
         untrained=True,
-        weights_source=f"seeded random weights (seed={seed})",
+        weights_source=f"seeded random weights (random_state={random_state})",
         batch_size=model.batch_size,
     )
 
@@ -575,7 +575,7 @@ def _inception_weights_at_hand() -> bool:
 def load_inception_v3(
     weights: Literal["auto", "imagenet", "untrained"] = "auto",
     *,
-    seed: int = 0,
+    random_state: int = 0,
     batch_size: int = 32,
 ) -> KerasClassifier:
     """Keras InceptionV3 with ImageNet weights, or, only on request, the untrained network.
@@ -589,7 +589,7 @@ def load_inception_v3(
         ``"untrained"``: always the seeded untrained network (benchmarks, tests).
         ``"auto"`` (default): the real weights; if they cannot be had, the untrained network
         when ``LIME_TUTORIAL_UNTRAINED=1`` is set, otherwise the error.
-    seed
+    random_state
         Seed of the untrained weights (same seed, same network, bit for bit).
     batch_size
         Images per compiled call.
@@ -632,7 +632,7 @@ def load_inception_v3(
                 f"meaningless predictions, set {UNTRAINED_ENV}=1 or pass weights='untrained'."
             ) from error
         network = inception_v3.InceptionV3(weights=None)
-        _seeded_reinitialize(network, seed)
+        _seeded_reinitialize(network, random_state)
         warnings.warn(UNTRAINED_MESSAGE, UntrainedWeightsWarning, stacklevel=2)
         return KerasClassifier(
             network,
@@ -642,7 +642,7 @@ def load_inception_v3(
             preprocess=inception_v3.preprocess_input,
             class_names=imagenet_class_names(),
             untrained=True,
-            weights_source=f"untrained: seeded random weights (seed={seed}), MEANINGLESS",
+            weights_source=f"untrained: random weights (random_state={random_state}), MEANINGLESS",
             batch_size=batch_size,
         )
     return KerasClassifier(
@@ -658,7 +658,11 @@ def load_inception_v3(
 
 
 def load_model(
-    name: str = "auto", *, batch_size: int = 32, num_workers: int | None = None, seed: int = 0
+    name: str = "auto",
+    *,
+    batch_size: int = 32,
+    num_workers: int | None = None,
+    random_state: int = 0,
 ) -> ImageClassifier:
     """An ImageNet classifier by name (see the module docstring for the names).
 
@@ -673,7 +677,7 @@ def load_model(
         Images per compiled call (Keras models).
     num_workers
         Interpreters run side by side (LiteRT models); default: up to 2, one per core.
-    seed
+    random_state
         Seed of the random weights of ``"inception_v3_untrained"``.
 
     Returns
@@ -693,7 +697,7 @@ def load_model(
     if name in _LITERT_MODELS:
         return load_litert(name, num_workers=num_workers)
     if name == "inception_v3_untrained":
-        return load_inception_v3("untrained", seed=seed, batch_size=batch_size)
+        return load_inception_v3("untrained", random_state=random_state, batch_size=batch_size)
     if name == "inception_v3":
         return load_inception_v3("imagenet", batch_size=batch_size)
     return _load_auto(batch_size=batch_size, num_workers=num_workers)

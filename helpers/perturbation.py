@@ -1,6 +1,6 @@
-"""Step 2 of LIME: binary masks over superpixels and the perturbed images they stand for.
+"""Step 2 of LIME: 0/1 samples over superpixels and the perturbed images they stand for.
 
-Introduced in ``notebooks/02_perturbation.ipynb``. A mask row ``z`` in ``{0, 1}^S`` keeps
+Introduced in ``notebooks/02_perturbation.ipynb``. A sample ``z`` in ``{0, 1}^S`` keeps
 superpixel ``j`` when ``z[j] == 1`` and replaces it by the *hidden image* when ``z[j] == 0``.
 Perturbed images are built for a whole batch at once (no Python loop over samples or
 superpixels), and :func:`perturb_batches` streams them so memory is bounded by one batch.
@@ -13,17 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from .segmentation import relabel
-from .validation import check_batch_size
+from .segmentation import num_superpixels, relabel
+from .validation import check_batch_size, check_random_state, check_samples
 
 __all__ = [
     "DESIGNS",
     "HALF_DESIGNS",
     "KEEP_RATE_SCALE",
+    "draw_samples",
     "hidden_image",
     "perturb",
     "perturb_batches",
-    "sample_masks",
 ]
 
 
@@ -39,15 +39,15 @@ DESIGNS = (*HALF_DESIGNS, "uniform_count", "keep_rate")
 KEEP_RATE_SCALE = 0.8
 
 
-def sample_masks(
+def draw_samples(
     num_samples: int,
-    num_segments: int,
-    rng: np.random.Generator,
+    num_superpixels: int,
+    random_state: int | np.random.Generator | None,
     *,
     keep_original: bool = True,
     design: str = "bernoulli",
 ) -> np.ndarray:
-    """Draw ``num_samples`` masks over ``num_segments`` superpixels.
+    """Draw ``num_samples`` 0/1 samples over ``num_superpixels`` superpixels.
 
     Introduced in ``notebooks/02_perturbation.ipynb``; the designs other than lime's are
     compared in ``notebooks/09_evaluating_explanations.ipynb``.
@@ -69,36 +69,33 @@ def sample_masks(
     Returns
     -------
     numpy.ndarray
-        ``(num_samples, num_segments)`` uint8 array of 0/1. Row 0 is all ones (the original
+        ``(num_samples, num_superpixels)`` uint8 array of 0/1. Row 0 is all ones (the original
         image) when ``keep_original``, as in lime.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "rng must be a numpy Generator, e.g. np.random.default_rng(0), "
-            f"got {type(rng).__name__}."
-        )
-    n, S = int(num_samples), int(num_segments)
+    rng, _ = check_random_state(random_state)
+    n, S = int(num_samples), int(num_superpixels)
     if n < 1 or S < 1:
         raise ValueError(
-            f"num_samples and num_segments must be positive, got {num_samples}, {num_segments}."
+            f"num_samples and num_superpixels must be positive, got {num_samples}, "
+            f"{num_superpixels}."
         )
     if design == "bernoulli":
-        masks = rng.integers(0, 2, size=(n, S), dtype=np.uint8)
+        samples = rng.integers(0, 2, size=(n, S), dtype=np.uint8)
     elif design == "antithetic":
         half = rng.integers(0, 2, size=(-(-n // 2), S), dtype=np.uint8)
         if keep_original:
             half[0] = 1
-        masks = np.empty((2 * len(half), S), np.uint8)
-        masks[0::2], masks[1::2] = half, 1 - half
-        masks = masks[:n]
+        samples = np.empty((2 * len(half), S), np.uint8)
+        samples[0::2], samples[1::2] = half, 1 - half
+        samples = samples[:n]
     elif design == "stratified":
         from scipy.stats import binom
 
         u = (np.arange(n) + rng.uniform(size=n)) / n
         counts = binom.ppf(u, S, 0.5).astype(np.int64)
         order = rng.permuted(np.tile(np.arange(S), (n, 1)), axis=1)
-        masks = (np.argsort(order, axis=1) < counts[:, None]).astype(np.uint8)
-        masks = masks[rng.permutation(n)]
+        samples = (np.argsort(order, axis=1) < counts[:, None]).astype(np.uint8)
+        samples = samples[rng.permutation(n)]
     elif design == "sobol":
         import warnings
 
@@ -107,19 +104,19 @@ def sample_masks(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2
             points = qmc.Sobol(d=S, scramble=True, seed=rng).random(n)
-        masks = (points < 0.5).astype(np.uint8)
+        samples = (points < 0.5).astype(np.uint8)
     elif design == "uniform_count":
         counts = rng.integers(1, S + 1, size=n)
         order = rng.permuted(np.tile(np.arange(S), (n, 1)), axis=1)
-        masks = (np.argsort(order, axis=1) < counts[:, None]).astype(np.uint8)
+        samples = (np.argsort(order, axis=1) < counts[:, None]).astype(np.uint8)
     elif design == "keep_rate":
         rates = rng.uniform(size=(n, 1))
-        masks = (rng.uniform(size=(n, S)) > KEEP_RATE_SCALE * rates).astype(np.uint8)
+        samples = (rng.uniform(size=(n, S)) > KEEP_RATE_SCALE * rates).astype(np.uint8)
     else:
         raise ValueError(f"Unknown design {design!r}; choose one of {DESIGNS}.")
     if keep_original:
-        masks[0] = 1
-    return masks
+        samples[0] = 1
+    return samples
 
 
 def hidden_image(
@@ -143,7 +140,7 @@ def hidden_image(
     numpy.ndarray
         Same shape and dtype as ``image``.
     """
-    image = np.ascontiguousarray(image)  # so that the reshaped views below write into ``fill``
+    image = np.ascontiguousarray(image)  # so that the reshaped views below write into ``hidden``
     if hide_color is None:
         labels = relabel(segments).ravel()
         order = np.argsort(labels, kind="stable")
@@ -157,9 +154,9 @@ def hidden_image(
             values = np.ascontiguousarray(flat[order, c])
             for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
                 means[k, c] = np.mean(values[s:e])
-        fill = np.empty_like(image)
-        fill.reshape(-1, image.shape[-1])[:] = means[labels]  # cast like lime's assignment
-        return fill
+        hidden = np.empty_like(image)
+        hidden.reshape(-1, image.shape[-1])[:] = means[labels]  # cast like lime's assignment
+        return hidden
     if isinstance(hide_color, str):
         if hide_color != "blur":
             raise ValueError(
@@ -178,9 +175,9 @@ def hidden_image(
             f"hide_color must be a number or one value per channel ({image.shape[-1]}), "
             f"got {hide_color!r}."
         )
-    fill = np.empty_like(image)
-    fill[:] = hide_color
-    return fill
+    hidden = np.empty_like(image)
+    hidden[:] = hide_color
+    return hidden
 
 
 def _as_pixels(array: np.ndarray) -> np.ndarray:
@@ -195,13 +192,13 @@ def _as_pixels(array: np.ndarray) -> np.ndarray:
 
 
 def _compose(
-    image: np.ndarray, image_px: np.ndarray, fill_px: np.ndarray, flat_labels: np.ndarray,
-    masks: np.ndarray,
+    image: np.ndarray, image_px: np.ndarray, hidden_px: np.ndarray, flat_labels: np.ndarray,
+    samples: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
-    """The perturbed images of ``masks``: fill everywhere, then the kept pixels copied in."""
-    keep = np.asarray(masks).astype(bool)[:, flat_labels]  # (N, H*W): is the pixel kept?
+    """The perturbed images of ``samples``: the hidden image, then the kept pixels copied in."""
+    keep = np.asarray(samples).astype(bool)[:, flat_labels]  # (N, H*W): is the pixel kept?
     out = np.empty(keep.shape, dtype=image_px.dtype)
-    out[:] = fill_px
+    out[:] = hidden_px
     np.copyto(out, image_px, where=keep)
     return out.reshape(-1).view(image.dtype).reshape(len(keep), *image.shape)
 
@@ -209,56 +206,47 @@ def _compose(
 def perturb(
     image: np.ndarray,
     segments: np.ndarray,
-    masks: np.ndarray,
+    samples: np.ndarray,
     *,
     hide_color: Any = None,
-    fill: np.ndarray | None = None,
+    hidden: np.ndarray | None = None,
 ) -> np.ndarray:
-    """All perturbed images of ``masks`` at once: ``(N, H, W, C)``, for small ``N``.
+    """All perturbed images of ``samples`` at once: ``(N, H, W, C)``, for small ``N``.
 
     Introduced in ``notebooks/02_perturbation.ipynb``. Pixel values are bit-equal to lime's
-    ``data_labels`` for the same image, segments (labelled ``0..S-1``), masks and fill.
-    Segments with other labels are made contiguous first (:func:`relabel`), so column ``j``
-    of ``masks`` is the ``j``-th smallest label. ``fill`` (the hidden image) may be passed
-    to skip computing it from ``hide_color``.
+    ``data_labels`` for the same image, segments (labelled ``0..S-1``), samples and
+    ``hide_color``. Segments with other labels are made contiguous first (:func:`relabel`), so
+    column ``j`` of ``samples`` is the ``j``-th smallest label. ``hidden`` (the hidden image,
+    :func:`hidden_image`) may be passed to skip computing it from ``hide_color``.
     """
     image = np.asarray(image)
     labels = relabel(segments)
-    masks = _check_masks(masks, int(labels.max()) + 1)
-    if fill is None:
-        fill = hidden_image(image, labels, hide_color)
-    return _compose(image, _as_pixels(image), _as_pixels(fill), labels.ravel(), masks)
-
-
-def _check_masks(masks: np.ndarray, num_segments: int) -> np.ndarray:
-    masks = np.asarray(masks)
-    if masks.ndim != 2 or masks.shape[1] != num_segments:
-        raise ValueError(
-            f"masks must be (N, {num_segments}) for {num_segments} superpixels, got {masks.shape}."
-        )
-    return masks
+    samples = check_samples(samples, num_superpixels(labels), min_rows=1)
+    if hidden is None:
+        hidden = hidden_image(image, labels, hide_color)
+    return _compose(image, _as_pixels(image), _as_pixels(hidden), labels.ravel(), samples)
 
 
 def perturb_batches(
     image: np.ndarray,
     segments: np.ndarray,
-    masks: np.ndarray,
+    samples: np.ndarray,
     *,
     hide_color: Any = None,
     batch_size: int = 32,
 ) -> Iterator[np.ndarray]:
-    """Yield the perturbed images of ``masks`` in batches of ``batch_size``.
+    """Yield the perturbed images of ``samples`` in batches of ``batch_size``.
 
     Introduced in ``notebooks/02_perturbation.ipynb``. Memory is bounded by one batch
-    (``batch_size * H * W * C`` values), whatever the number of masks.
+    (``batch_size * H * W * C`` values), whatever the number of samples.
     """
     batch_size = check_batch_size(batch_size)
     image = np.asarray(image)
     labels = relabel(segments)
-    masks = _check_masks(masks, int(labels.max()) + 1)
+    samples = check_samples(samples, num_superpixels(labels), min_rows=1)
     image_px = _as_pixels(image)
-    fill_px = _as_pixels(hidden_image(image, labels, hide_color))
+    hidden_px = _as_pixels(hidden_image(image, labels, hide_color))
     flat_labels = labels.ravel()
-    for start in range(0, len(masks), batch_size):
-        batch = masks[start : start + batch_size]
-        yield _compose(image, image_px, fill_px, flat_labels, batch)
+    for start in range(0, len(samples), batch_size):
+        batch = samples[start : start + batch_size]
+        yield _compose(image, image_px, hidden_px, flat_labels, batch)

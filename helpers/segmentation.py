@@ -12,7 +12,14 @@ import numpy as np
 
 from .validation import check_image
 
-__all__ = ["METHODS", "QUICKSHIFT_DEFAULTS", "grid_segments", "relabel", "segment"]
+__all__ = [
+    "METHODS",
+    "QUICKSHIFT_DEFAULTS",
+    "grid_segments",
+    "num_superpixels",
+    "relabel",
+    "segment",
+]
 
 # lime's defaults (LimeImageExplainer.explain_instance).
 QUICKSHIFT_DEFAULTS = {"kernel_size": 4, "max_dist": 200, "ratio": 0.2}
@@ -22,14 +29,46 @@ METHODS = ("quickshift", "slic", "felzenszwalb", "grid")
 def relabel(segments: np.ndarray) -> np.ndarray:
     """Make any integer labelling contiguous from 0, keeping the order of the labels.
 
-    Introduced in ``notebooks/01_superpixels.ipynb``. Label ``k``-th smallest becomes ``k``;
-    e.g. ``[[1, 1, 7], [3, 3, 7]]`` becomes ``[[0, 0, 2], [1, 1, 2]]``.
+    Introduced in ``notebooks/01_superpixels.ipynb``. The ``k``-th smallest label becomes
+    ``k``. Labels that are already ``0..S-1`` (int64) are returned as they are, without a
+    copy, so every public function can call this once at its entry at little cost.
+
+    Parameters
+    ----------
+    segments
+        ``(H, W)`` integer labels, any values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` int64 labels ``0..S-1``.
+
+    Examples
+    --------
+    >>> relabel(np.array([[1, 1, 7], [3, 3, 7]])).tolist()
+    [[0, 0, 2], [1, 1, 2]]
     """
     segments = np.asarray(segments)
     if not np.issubdtype(segments.dtype, np.integer):
         raise TypeError(f"segments must hold integer labels, got dtype {segments.dtype}.")
+    if segments.dtype == np.int64 and segments.size and segments.min() == 0:
+        if np.bincount(segments.ravel()).all():  # every label 0..max is used: contiguous
+            return segments
     _, inverse = np.unique(segments, return_inverse=True)
     return inverse.reshape(segments.shape).astype(np.int64)
+
+
+def num_superpixels(segments: np.ndarray) -> int:
+    """The number of superpixels S of contiguous labels ``0..S-1`` (see :func:`relabel`).
+
+    Introduced in ``notebooks/01_superpixels.ipynb``.
+
+    Examples
+    --------
+    >>> num_superpixels(np.array([[0, 0, 2], [1, 1, 2]]))
+    3
+    """
+    return int(np.max(segments)) + 1
 
 
 def grid_segments(shape: tuple[int, int], n_rows: int = 8, n_cols: int | None = None) -> np.ndarray:
@@ -51,7 +90,11 @@ def grid_segments(shape: tuple[int, int], n_rows: int = 8, n_cols: int | None = 
 
 
 def segment(
-    image: np.ndarray, method: str = "quickshift", *, seed: int = 0, **params: Any
+    image: np.ndarray,
+    method: str = "quickshift",
+    *,
+    random_state: int | np.random.Generator = 0,
+    **params: Any,
 ) -> np.ndarray:
     """Split an image into superpixels.
 
@@ -66,9 +109,10 @@ def segment(
         ``"quickshift"`` (lime's default, with ``kernel_size=4, max_dist=200, ratio=0.2``),
         ``"slic"`` (default ``n_segments=100, compactness=10``), ``"felzenszwalb"`` (default
         ``scale=100, sigma=0.5, min_size=50``) or ``"grid"`` (``n_rows=8``, ``n_cols``).
-    seed
-        Seed of quickshift's random tie-breaking (scikit-image's ``rng``); the other methods
-        are deterministic. lime passes ``random_seed``, which current scikit-image ignores.
+    random_state
+        Seed (or Generator) of quickshift's random tie-breaking (scikit-image's ``rng``); the
+        other methods are deterministic. lime passes ``random_seed``, which current
+        scikit-image ignores.
     **params
         Passed to the scikit-image function (or :func:`grid_segments`).
 
@@ -82,7 +126,7 @@ def segment(
     image = check_image(image)
     if method == "quickshift":
         kwargs = {**QUICKSHIFT_DEFAULTS, **params}
-        labels = sk.quickshift(image, rng=seed, **kwargs)
+        labels = sk.quickshift(image, rng=random_state, **kwargs)
     elif method == "slic":
         kwargs = {"n_segments": 100, "compactness": 10.0, "start_label": 0, **params}
         labels = sk.slic(image, **kwargs)

@@ -6,7 +6,7 @@ so a classifier can score well by looking at the background only. LIME shows it 
 
 Animals are drawn as simple shapes: both have the same body, head and ears; a husky is
 darker gray with a light face, a wolf is brown-gray. Backgrounds are textured snow (near
-white) or grass (green). Every random choice comes from the given seed.
+white) or grass (green). Every random choice comes from the given ``random_state``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .validation import check_random_state
 
 __all__ = [
     "CLASS_NAMES",
@@ -58,7 +60,7 @@ def _background(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def draw_scene(
-    animal: str, background: str, *, size: int = 64, seed: int = 0
+    animal: str, background: str, *, size: int = 64, random_state: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one scene; returns the ``(size, size, 3)`` uint8 image and the animal's mask.
 
@@ -66,7 +68,7 @@ def draw_scene(
     """
     if animal not in CLASS_NAMES:
         raise ValueError(f"animal must be one of {CLASS_NAMES}, got {animal!r}.")
-    rng = np.random.default_rng(seed)
+    rng, _ = check_random_state(random_state)
     image = _background(background, size, rng)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     s = size / 64.0
@@ -96,14 +98,14 @@ def draw_scene(
 
 
 def husky_wolf_dataset(
-    n: int, *, seed: int = 0, size: int = 64, confounded: bool = True
+    n: int, *, random_state: int = 0, size: int = 64, confounded: bool = True
 ) -> HuskyWolfData:
     """``n`` scenes, half huskies, half wolves.
 
     Introduced in ``notebooks/08_husky_vs_wolf.ipynb``. With ``confounded`` (the training
     set), every wolf is on snow and every husky on grass; otherwise backgrounds are random.
     """
-    rng = np.random.default_rng(seed)
+    rng, _ = check_random_state(random_state)
     labels = np.arange(n) % 2
     rng.shuffle(labels)
     if confounded:
@@ -115,18 +117,21 @@ def husky_wolf_dataset(
     animal = np.empty((n, size, size), bool)
     for i in range(n):
         images[i], animal[i] = draw_scene(
-            CLASS_NAMES[labels[i]], ("grass", "snow")[backgrounds[i]], size=size, seed=int(seeds[i])
+            CLASS_NAMES[labels[i]],
+            ("grass", "snow")[backgrounds[i]],
+            size=size,
+            random_state=int(seeds[i]),
         )
     return HuskyWolfData(images, labels, backgrounds, animal)
 
 
 def train_husky_wolf_cnn(
-    data: HuskyWolfData, *, seed: int = 0, epochs: int = 6, batch_size: int = 32
+    data: HuskyWolfData, *, random_state: int = 0, epochs: int = 6, batch_size: int = 32
 ) -> Any:
     """Train a small Keras CNN on ``data`` (a few seconds on 2 CPU cores).
 
     Introduced in ``notebooks/08_husky_vs_wolf.ipynb``. Weights are initialised from
-    ``seed`` and the data are visited in a seeded order (``shuffle=False`` in Keras), so the
+    ``random_state`` and the data are visited in a seeded order (``shuffle=False`` in Keras), so the
     same seed trains the same network on the same machine. The model takes uint8-range RGB
     (it rescales inside) and outputs ``(B, 2)`` probabilities for (husky, wolf).
     """
@@ -134,7 +139,7 @@ def train_husky_wolf_cnn(
     from keras import layers
 
     size = data.images.shape[1]
-    init = [keras.initializers.GlorotUniform(seed=seed + i) for i in range(4)]
+    init = [keras.initializers.GlorotUniform(seed=random_state + i) for i in range(4)]
     model = keras.Sequential(
         [
             keras.Input((size, size, 3)),
@@ -154,7 +159,7 @@ def train_husky_wolf_cnn(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    order = np.random.default_rng(seed).permutation(len(data.labels))
+    order = np.random.default_rng(random_state).permutation(len(data.labels))
     x = data.images[order].astype(np.float32)
     y = data.labels[order]
     model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)

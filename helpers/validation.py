@@ -14,7 +14,11 @@ __all__ = [
     "check_batch_size",
     "check_image",
     "check_image_batch",
+    "check_labels",
+    "check_num_samples",
     "check_predictions",
+    "check_random_state",
+    "check_samples",
     "check_segments",
 ]
 
@@ -198,3 +202,91 @@ def check_image_batch(images: Any) -> np.ndarray:
             )
         return x
     raise TypeError(f"Images must be uint8 or float in [0, 1], got dtype {x.dtype}.")
+
+
+def check_random_state(random_state: Any) -> tuple[np.random.Generator, int | None]:
+    """The one ``random_state`` normaliser: a Generator, and the int seed when there is one.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``.
+
+    Parameters
+    ----------
+    random_state
+        An int seed, a :class:`numpy.random.Generator` (used as it is, so its stream goes on),
+        or ``None``: a fresh seed is drawn and returned, so the run can be repeated.
+
+    Returns
+    -------
+    generator, seed
+        ``seed`` is the int used, or ``None`` for a Generator passed in.
+
+    Examples
+    --------
+    >>> rng, seed = check_random_state(7)
+    >>> seed, int(rng.integers(100)) == int(np.random.default_rng(7).integers(100))
+    (7, True)
+    """
+    if random_state is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+        return np.random.default_rng(seed), seed
+    if isinstance(random_state, np.random.Generator):
+        return random_state, None
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        return np.random.default_rng(int(random_state)), int(random_state)
+    raise TypeError(
+        "random_state must be an int seed, a numpy Generator or None, "
+        f"got {type(random_state).__name__}."
+    )
+
+
+def check_num_samples(num_samples: Any) -> int:
+    """Validate the number of LIME samples: an integer of at least 2.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer):
+        raise TypeError(f"num_samples must be an integer, got {num_samples!r}.")
+    if num_samples < 2:
+        raise ValueError(
+            f"num_samples must be at least 2 (the original and one perturbation), "
+            f"got {num_samples}. lime's default is 1000."
+        )
+    return int(num_samples)
+
+
+def check_samples(samples: Any, num_superpixels: int, *, min_rows: int = 2) -> np.ndarray:
+    """Validate 0/1 samples ``(N >= min_rows, S)`` and return them as uint8.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``. An explanation needs at least 2 rows
+    (the original and one perturbation); building perturbed images needs 1.
+    """
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[1] != num_superpixels or len(samples) < min_rows:
+        raise ValueError(
+            f"samples must be (N >= {min_rows}, {num_superpixels}) for {num_superpixels} "
+            f"superpixels, got {samples.shape}."
+        )
+    if not np.isin(samples, (0, 1)).all():
+        raise ValueError("samples must contain only 0 and 1.")
+    return samples.astype(np.uint8)
+
+
+def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> list[int]:
+    """The labels to explain: ``labels`` as given, else the ``top_labels`` best scores.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. With ``labels=None`` the
+    order is lime's: the arg-sort of the original image's scores, best first.
+    """
+    num_classes = len(original_scores)
+    if labels is not None:
+        explained = [int(lab) for lab in np.atleast_1d(labels)]
+        bad = [lab for lab in explained if not 0 <= lab < num_classes]
+        if bad or not explained:
+            raise ValueError(
+                f"labels {bad or list(labels)} are outside the classifier's outputs "
+                f"0..{num_classes - 1}. Fix: pass class indices the classifier returns."
+            )
+        return explained
+    if top_labels is None or int(top_labels) < 1:
+        raise ValueError("Give labels=[...] or top_labels >= 1.")
+    return [int(j) for j in np.argsort(original_scores)[-int(top_labels) :][::-1]]

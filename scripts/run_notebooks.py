@@ -41,7 +41,7 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
-from helpers.plotting import FIGURES_ENV
+from helpers.settings import FIGURES_ENV
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 PREDICTIONS_PREFIX = "Predictions by: "

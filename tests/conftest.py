@@ -53,7 +53,7 @@ def untrained_inception():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load_inception_v3("untrained", seed=0)
+        return load_inception_v3("untrained", random_state=0)
 
 
 @pytest.fixture

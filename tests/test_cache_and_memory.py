@@ -62,7 +62,7 @@ def test_cache_is_off_by_default_and_on_by_env(cache_dir, monkeypatch):
 
 @pytest.mark.parametrize(
     "change",
-    ["model", "image", "segments", "masks", "fill", "batch"],
+    ["model", "image", "segments", "samples", "fill", "batch"],
 )
 def test_any_change_of_key_recomputes(cache_dir, change):
     model = CountingModel()
@@ -76,7 +76,7 @@ def test_any_change_of_key_recomputes(cache_dir, change):
         image[0, 0, 0] ^= 1
     elif change == "segments":
         kwargs["segments"] = segmentation.grid_segments((32, 32), 4, 5)
-    elif change == "masks":
+    elif change == "samples":
         kwargs["random_state"] = 1
     elif change == "fill":
         kwargs["hide_color"] = 0
@@ -120,7 +120,7 @@ def test_classifier_fn_fingerprint_identifies_weights(untrained_inception):
 
 
 def test_peak_memory_does_not_grow_with_the_number_of_samples():
-    """10x the samples costs only the masks and predictions (well under 100 MB)."""
+    """10x the samples costs only the samples and predictions (well under 100 MB)."""
     small, large = peak_rss_of_explain(1000), peak_rss_of_explain(10000)
     # Materialising 10 000 perturbed 299x299 images would take 2.7 GB.
     assert large - small < 100, (small, large)

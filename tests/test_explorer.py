@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from helpers import data, models
-from helpers.explain import Explanation, explain
-from helpers.explorer import ExplorerState, default_explorer_inputs, fill_key
-from helpers.kernels import cosine_distance, exponential_kernel, mask_distances
+from helpers.explain import explain
+from helpers.explanation import Explanation
+from helpers.explorer import ExplorerState, default_explorer_inputs, hide_color_key
+from helpers.kernels import cosine_distance, exponential_kernel, sample_distances
 from helpers.perturbation import hidden_image, perturb
 
 N = 120  # LIME samples: enough for a real fit, cheap with MobileNetV2 (~4 ms a call)
@@ -103,7 +104,7 @@ def test_toggle_gives_the_networks_probability_and_the_surrogates_prediction(
         assert np.array_equal(state.probabilities, mobilenet(state.masked_image[None])[0])
     assert state.distance == pytest.approx(1 - np.sqrt((coef.size - 6) / coef.size))
     calls = counting.images
-    state.toggle(int(j))  # show the last one again, hide it again: masks seen before,
+    state.toggle(int(j))  # show the last one again, hide it again: samples seen before,
     state.toggle(int(j))  # so no model call
     assert counting.images == calls and state.model_calls == counting.images
 
@@ -226,7 +227,7 @@ def test_a_new_fill_predicts_the_samples_once_and_refits_on_them(
     assert counting.images == calls
     assert np.array_equal(state.coef, explanation.coef[label])
     state.set_hide_color([0, 0, 0])  # the same fill spelled differently: nothing new
-    assert counting.images == calls and fill_key([0, 0, 0]) == fill_key(0.0)
+    assert counting.images == calls and hide_color_key([0, 0, 0]) == hide_color_key(0.0)
     with pytest.raises(ValueError, match="hide_color"):
         state.set_hide_color("sepia")
     assert state.hide_color == [0, 0, 0]
@@ -234,13 +235,13 @@ def test_a_new_fill_predicts_the_samples_once_and_refits_on_them(
 
 def test_pairs_record_every_mask_with_the_current_surrogate(state, explanation, mobilenet):
     label = state.label
-    masks = [np.ones(explanation.samples.shape[1], np.uint8)]
+    samples = [np.ones(explanation.samples.shape[1], np.uint8)]
     for j in (4, 9, 4, 1):
         state.toggle(j)
-        masks.append(state.mask)
+        samples.append(state.mask)
     # each mask once, in the order last seen (the all-ones mask came back at the third click)
     unique = []
-    for m in masks:
+    for m in samples:
         unique = [u for u in unique if not np.array_equal(u, m)] + [m]
     pairs = state.pairs()
     assert pairs.shape == (len(unique), 2)
@@ -303,9 +304,9 @@ def test_an_explanation_with_another_recipe_keeps_its_distance_kernel_and_surrog
     assert state.weight == 1.0 and state.distance == 0.0
     state.toggle(0)
     same = _relative_fit(e, mobilenet, recipe=recipe, labels=[TREE_FROG])
-    fill = hidden_image(frog, e.segments, e.params["hide_color"])
-    expected = mask_distances(
-        state.mask[None], e.params["distance"], image=frog, fill=fill, segments=e.segments
+    hidden = hidden_image(frog, e.segments, e.params["hide_color"])
+    expected = sample_distances(
+        state.mask[None], e.params["distance"], image=frog, hidden=hidden, segments=e.segments
     )[0]
     assert state.distance == expected
     assert (

@@ -129,15 +129,15 @@ def test_fidelity_is_perfect_for_a_linear_model(region_setup):
     model = toy_models.linear_superpixel_classifier(image, segments, w)
     e = ex.explain(image, model, segments=segments, num_samples=300, labels=[1],
                    hide_color=(255, 0, 255), surrogate="ols", random_state=0, progress=False)  # fmt: skip
-    f = metrics.fidelity_on_fresh_samples(e, model, 1, hide_color=(255, 0, 255))
+    f = metrics.fidelity_on_fresh_samples(e, model, 1)  # the explanation's own hide_color
     assert f["r2_fresh"] == pytest.approx(1.0, abs=1e-9)
     assert f["surrogate_at_original"] == pytest.approx(f["model_at_original"], abs=1e-9)
 
 
 @pytest.mark.parametrize("design", perturbation.HALF_DESIGNS)
 def test_designs_keep_half_on_average_and_are_seeded(design):
-    a = perturbation.sample_masks(512, 20, np.random.default_rng(0), design=design)
-    b = perturbation.sample_masks(512, 20, np.random.default_rng(0), design=design)
+    a = perturbation.draw_samples(512, 20, np.random.default_rng(0), design=design)
+    b = perturbation.draw_samples(512, 20, np.random.default_rng(0), design=design)
     np.testing.assert_array_equal(a, b)
     assert a.shape == (512, 20) and a[0].all()
     assert set(np.unique(a)) <= {0, 1}
@@ -146,18 +146,18 @@ def test_designs_keep_half_on_average_and_are_seeded(design):
         np.testing.assert_array_equal(a[1::2], 1 - a[0::2])
     if design == "stratified":
         counts = np.sort(a[1:].sum(axis=1))
-        assert counts[0] >= 3 and counts[-1] <= 17  # no extreme masks by chance
+        assert counts[0] >= 3 and counts[-1] <= 17  # no extreme samples by chance
 
 
 @pytest.mark.parametrize("design", perturbation.DESIGNS)
 def test_every_design_is_seeded(design):
-    a = perturbation.sample_masks(300, 15, np.random.default_rng(7), design=design)
-    b = perturbation.sample_masks(300, 15, np.random.default_rng(7), design=design)
-    c = perturbation.sample_masks(300, 15, np.random.default_rng(8), design=design)
+    a = perturbation.draw_samples(300, 15, np.random.default_rng(7), design=design)
+    b = perturbation.draw_samples(300, 15, np.random.default_rng(7), design=design)
+    c = perturbation.draw_samples(300, 15, np.random.default_rng(8), design=design)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c) and a[0].all() and a.dtype == np.uint8
 
 
 def test_unknown_design():
     with pytest.raises(ValueError, match="Unknown design"):
-        perturbation.sample_masks(4, 4, np.random.default_rng(0), design="latin")
+        perturbation.draw_samples(4, 4, np.random.default_rng(0), design="latin")

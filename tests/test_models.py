@@ -50,8 +50,8 @@ def test_untrained_opt_in_warns_and_marks_the_model(no_real_weights, monkeypatch
 def test_untrained_weights_are_seeded(untrained_inception):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", models.UntrainedWeightsWarning)
-        again = models.load_inception_v3("untrained", seed=0)
-        other = models.load_inception_v3("untrained", seed=1)
+        again = models.load_inception_v3("untrained", random_state=0)
+        other = models.load_inception_v3("untrained", random_state=1)
     assert models.model_fingerprint(again.model) == models.model_fingerprint(
         untrained_inception.model
     )

@@ -36,7 +36,7 @@ PARAMS = {"quickshift": {}, "slic": {"n_segments": 100}, "felzenszwalb": {}, "gr
 
 @pytest.mark.parametrize(("name", "method"), list(EXPECTED_COUNTS))
 def test_01_segment_counts(images, name, method):
-    s = segmentation.segment(images[name], method, seed=0, **PARAMS[method])
+    s = segmentation.segment(images[name], method, random_state=0, **PARAMS[method])
     assert s.max() + 1 == EXPECTED_COUNTS[(name, method)]
 
 
@@ -46,13 +46,13 @@ def test_01_model_input_segments_differently(images):
         quickshift(frog / 127.5 - 1.0, kernel_size=4, max_dist=200, ratio=0.2)
     )
     assert on_input.max() + 1 == 55
-    assert not np.array_equal(on_input, segmentation.segment(frog, seed=0))
+    assert not np.array_equal(on_input, segmentation.segment(frog, random_state=0))
 
 
 def test_04_weights_at_default_width(images):
-    segments = segmentation.segment(images["frog"], seed=0)
-    masks = perturbation.sample_masks(1000, segments.max() + 1, np.random.default_rng(0))
-    w = kernels.exponential_kernel(kernels.cosine_distance(masks), 0.25)[1:]
+    segments = segmentation.segment(images["frog"], random_state=0)
+    samples = perturbation.draw_samples(1000, segments.max() + 1, np.random.default_rng(0))
+    w = kernels.exponential_kernel(kernels.cosine_distance(samples), 0.25)[1:]
     share = np.mean((w >= 0.3) & (w <= 0.7))
     assert share > 0.9
     assert 0.45 < np.median(w) < 0.55  # exp(-(1 - sqrt(1/2))**2 / (2 * 0.25**2)) = 0.503
@@ -60,7 +60,7 @@ def test_04_weights_at_default_width(images):
 
 def test_02_fills_change_the_image_by_known_amounts(images):
     frog = images["frog"]
-    segments = segmentation.segment(frog, seed=0)
+    segments = segmentation.segment(frog, random_state=0)
     change = {
         name: np.abs(perturbation.hidden_image(frog, segments, hide).astype(int) - frog).mean()
         for name, hide in {"mean": None, "gray": 128, "black": 0}.items()

@@ -43,7 +43,7 @@ def test_segment_counts_for_fixed_parameters(frog):
             np.testing.assert_array_equal(np.unique(labels), np.arange(count))
     # Same seed, same superpixels; quickshift is deterministic given its seed.
     np.testing.assert_array_equal(
-        segmentation.segment(frog, seed=3), segmentation.segment(frog, seed=3)
+        segmentation.segment(frog, random_state=3), segmentation.segment(frog, random_state=3)
     )
 
 
@@ -158,7 +158,7 @@ def test_linear_model_weights_are_recovered(frog, frog_segments):
 # ----- properties ----------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
 @given(
-    # cosine distances of 0/1 masks to the all-ones row lie in [0, 1]
+    # cosine distances of 0/1 samples to the all-ones row lie in [0, 1]
     d=arrays(np.float64, st.integers(2, 30), elements=st.floats(0, 1)),
     width=st.floats(0.05, 5),
 )
@@ -182,8 +182,8 @@ def test_row_zero_and_all_ones_masks_keep_the_image(seed, shape, cells, n, hide)
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
     segments = segmentation.grid_segments(shape, 2, cells)
-    masks = perturbation.sample_masks(n, segments.max() + 1, rng)
-    out = perturbation.perturb(image, segments, masks, hide_color=hide)
+    samples = perturbation.draw_samples(n, segments.max() + 1, rng)
+    out = perturbation.perturb(image, segments, samples, hide_color=hide)
     np.testing.assert_array_equal(out[0], image)  # row 0 is the original
     ones = np.ones((3, segments.max() + 1), np.uint8)
     np.testing.assert_array_equal(
@@ -196,20 +196,25 @@ def test_row_zero_and_all_ones_masks_keep_the_image(seed, shape, cells, n, hide)
     )
 
 
-def test_sample_masks_and_distances():
-    m = perturbation.sample_masks(4000, 10, np.random.default_rng(0))
+def test_draw_samples_and_distances():
+    m = perturbation.draw_samples(4000, 10, np.random.default_rng(0))
     assert m.shape == (4000, 10) and m.dtype == np.uint8 and (m[0] == 1).all()
     assert abs(m[1:].mean() - 0.5) < 0.02
     assert (
-        perturbation.sample_masks(3, 4, np.random.default_rng(0), keep_original=False) == m[:3, :4]
+        perturbation.draw_samples(3, 4, np.random.default_rng(0), keep_original=False) == m[:3, :4]
     ).any()
     d = kernels.cosine_distance(np.array([[1, 1, 1, 1], [1, 0, 0, 0], [0, 0, 0, 0]]))
     np.testing.assert_allclose(d, [0.0, 0.5, 1.0])
     img = np.zeros((2, 2, 1))
     pert = np.ones((1, 2, 2, 1))
     assert kernels.pixel_l2_distance(img, pert)[0] == 2.0
-    with pytest.raises(TypeError, match="Generator"):
-        perturbation.sample_masks(3, 3, 0)
+    # random_state: an int seed is the same as its Generator; anything else is refused
+    np.testing.assert_array_equal(
+        perturbation.draw_samples(5, 3, 4),
+        perturbation.draw_samples(5, 3, np.random.default_rng(4)),
+    )
+    with pytest.raises(TypeError, match="random_state must be an int seed, a numpy Generator"):
+        perturbation.draw_samples(3, 3, "0")
 
 
 def test_hidden_image_options():

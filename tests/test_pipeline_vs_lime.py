@@ -38,8 +38,8 @@ def cases(data_root):
     ]
 
 
-def _capture_lime_images(image, segments, masks, hide_color):
-    """Run lime's explain_instance with our masks and return the images it predicted."""
+def _capture_lime_images(image, segments, samples, hide_color):
+    """Run lime's explain_instance with our samples and return the images it predicted."""
     seen = []
 
     def record(batch):
@@ -47,7 +47,7 @@ def _capture_lime_images(image, segments, masks, hide_color):
         return quadrant_softmax(batch)
 
     lime_explain_with_samples(
-        image, record, segments, masks, hide_color=hide_color, top_labels=2, batch_size=7
+        image, record, segments, samples, hide_color=hide_color, top_labels=2, batch_size=7
     )
     return np.concatenate(seen)
 
@@ -57,14 +57,16 @@ def test_perturbed_images_are_bit_equal_to_lime(cases, hide_color):
     rng = np.random.default_rng(0)
     for name, image, segments in cases:
         fill = hide_color if (hide_color is None or image.dtype == np.uint8) else 0.25
-        masks = perturbation.sample_masks(N, segments.max() + 1, rng)
-        theirs = _capture_lime_images(image, segments, masks, fill)
-        ours = perturbation.perturb(image, segments, masks, hide_color=fill)
+        samples = perturbation.draw_samples(N, segments.max() + 1, rng)
+        theirs = _capture_lime_images(image, segments, samples, fill)
+        ours = perturbation.perturb(image, segments, samples, hide_color=fill)
         assert ours.dtype == theirs.dtype, name
         np.testing.assert_array_equal(ours, theirs, err_msg=name)
         streamed = np.concatenate(
             list(
-                perturbation.perturb_batches(image, segments, masks, hide_color=fill, batch_size=7)
+                perturbation.perturb_batches(
+                    image, segments, samples, hide_color=fill, batch_size=7
+                )
             )
         )
         np.testing.assert_array_equal(streamed, theirs, err_msg=name)
@@ -74,23 +76,23 @@ def test_labels_starting_at_one_with_gaps(cases):
     """Our result does not depend on the label values; lime's does (it assumes 0..S-1)."""
     _, image, segments = cases[0]
     gapped = segments * 3 + 1  # labels 1, 4, 7, ...
-    masks = perturbation.sample_masks(N, segments.max() + 1, np.random.default_rng(1))
-    ours = perturbation.perturb(image, gapped, masks)
-    np.testing.assert_array_equal(ours, perturbation.perturb(image, segments, masks))
-    np.testing.assert_array_equal(ours, _capture_lime_images(image, segments, masks, None))
+    samples = perturbation.draw_samples(N, segments.max() + 1, np.random.default_rng(1))
+    ours = perturbation.perturb(image, gapped, samples)
+    np.testing.assert_array_equal(ours, perturbation.perturb(image, segments, samples))
+    np.testing.assert_array_equal(ours, _capture_lime_images(image, segments, samples, None))
     # lime with the gapped labels hides the wrong superpixels.
-    assert not np.array_equal(ours, _capture_lime_images(image, gapped, masks, None))
+    assert not np.array_equal(ours, _capture_lime_images(image, gapped, samples, None))
     np.testing.assert_array_equal(segmentation.relabel(gapped), segments)
 
 
-def _lime_base_fit(masks, targets, distances, label_col, method, k):
+def _lime_base_fit(samples, targets, distances, label_col, method, k):
     base = LimeBase(_lime_kernel)
     preds = np.zeros((len(targets), 3))
     preds[:, label_col] = targets
     intercept, exp, score, local_pred = base.explain_instance_with_data(
-        masks, preds, distances, label_col, k, feature_selection=method
+        samples, preds, distances, label_col, k, feature_selection=method
     )
-    coef = np.zeros(masks.shape[1])
+    coef = np.zeros(samples.shape[1])
     for j, w in exp:
         coef[j] = w
     return coef, intercept, score, float(local_pred[0]), [j for j, _ in exp]
@@ -110,17 +112,17 @@ def test_fit_surrogate_equals_lime_base(cases, ours, theirs, k):
     rng = np.random.default_rng(3)
     for name, image, segments in cases:
         S = segments.max() + 1
-        masks = perturbation.sample_masks(300, S, rng).astype(np.int64)
-        preds = quadrant_softmax(perturbation.perturb(image, segments, masks))
-        distances = pairwise_distances(masks, masks[0].reshape(1, -1), metric="cosine").ravel()
+        samples = perturbation.draw_samples(300, S, rng).astype(np.int64)
+        preds = quadrant_softmax(perturbation.perturb(image, segments, samples))
+        distances = pairwise_distances(samples, samples[0].reshape(1, -1), metric="cosine").ravel()
         weights = _lime_kernel(distances)
-        np.testing.assert_allclose(kernels.cosine_distance(masks), distances, atol=1e-12)
+        np.testing.assert_allclose(kernels.cosine_distance(samples), distances, atol=1e-12)
         for label in (0, 3):
             coef, intercept, score, local_pred, used = _lime_base_fit(
-                masks, preds[:, label], distances, 1, theirs, 100000 if k is None else k
+                samples, preds[:, label], distances, 1, theirs, 100000 if k is None else k
             )
             fit = surrogates.fit_surrogate(
-                masks, preds[:, label], weights, method=ours, num_features=k
+                samples, preds[:, label], weights, method=ours, num_features=k
             )
             np.testing.assert_allclose(fit.coef, coef, atol=1e-8, rtol=0, err_msg=name)
             assert fit.intercept == pytest.approx(intercept, abs=1e-8)
@@ -134,21 +136,21 @@ def test_forward_selection_and_ols_agree_with_lime_and_sklearn(cases):
 
     _, image, segments = cases[1]
     S = segments.max() + 1
-    masks = perturbation.sample_masks(300, S, np.random.default_rng(4)).astype(np.int64)
-    y = quadrant_softmax(perturbation.perturb(image, segments, masks))[:, 2]
-    d = pairwise_distances(masks, masks[0].reshape(1, -1), metric="cosine").ravel()
+    samples = perturbation.draw_samples(300, S, np.random.default_rng(4)).astype(np.int64)
+    y = quadrant_softmax(perturbation.perturb(image, segments, samples))[:, 2]
+    d = pairwise_distances(samples, samples[0].reshape(1, -1), metric="cosine").ravel()
     w = _lime_kernel(d)
     coef, intercept, score, local_pred, used = _lime_base_fit(
-        masks, y, d, 1, "forward_selection", 4
+        samples, y, d, 1, "forward_selection", 4
     )
-    fit = surrogates.fit_surrogate(masks, y, w, method="forward_selection", num_features=4)
+    fit = surrogates.fit_surrogate(samples, y, w, method="forward_selection", num_features=4)
     assert fit.selected.tolist() == [int(j) for j in used]
     np.testing.assert_allclose(fit.coef, coef, atol=1e-8)
     assert fit.intercept == pytest.approx(intercept, abs=1e-8)
     assert fit.score == pytest.approx(score, abs=1e-8)
     assert fit.local_pred == pytest.approx(local_pred, abs=1e-8)
-    ols = surrogates.fit_surrogate(masks, y, w, method="ols")
-    ref = LinearRegression().fit(masks, y, sample_weight=w)
+    ols = surrogates.fit_surrogate(samples, y, w, method="ols")
+    ref = LinearRegression().fit(samples, y, sample_weight=w)
     np.testing.assert_allclose(ols.coef, ref.coef_, atol=1e-8)
     assert ols.intercept == pytest.approx(ref.intercept_, abs=1e-8)
 
@@ -157,12 +159,12 @@ def test_forward_selection_and_ols_agree_with_lime_and_sklearn(cases):
 def test_explain_with_samples_equals_lime_explanation(cases, hide_color):
     for name, image, segments in cases[:3]:
         S = segments.max() + 1
-        masks = perturbation.sample_masks(200, S, np.random.default_rng(9))
+        samples = perturbation.draw_samples(200, S, np.random.default_rng(9))
         theirs = lime_explain_with_samples(
-            image, quadrant_softmax, segments, masks, hide_color=hide_color, top_labels=5
+            image, quadrant_softmax, segments, samples, hide_color=hide_color, top_labels=5
         )
         ours = ex.explain(
-            image, quadrant_softmax, segments=segments, samples=masks, hide_color=hide_color,
+            image, quadrant_softmax, segments=segments, samples=samples, hide_color=hide_color,
             top_labels=5, progress=False,
         )  # fmt: skip
         assert list(ours.labels) == [int(j) for j in theirs.top_labels], name

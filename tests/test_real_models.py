@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from helpers import data, images, metrics, models, paper
-from helpers.explain import Explanation, explain
+from helpers.explain import explain
+from helpers.explanation import Explanation
 
 TREE_FROG = 31
 ACOUSTIC_GUITAR, ELECTRIC_GUITAR = 402, 546
@@ -227,4 +228,4 @@ def test_untrained_only_by_name(untrained_inception):
     assert untrained_inception.untrained and "UNTRAINED" in untrained_inception.description
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert models.randomized_copy(untrained_inception, seed=1).untrained
+        assert models.randomized_copy(untrained_inception, random_state=1).untrained

@@ -31,19 +31,19 @@ def _wls(X, y, w):
 
 
 def test_uniform_count_draws_the_number_kept_uniformly():
-    masks = perturbation.sample_masks(22001, 10, np.random.default_rng(0), design="uniform_count")
-    assert (masks[0] == 1).all()
-    counts = np.bincount(masks[1:].sum(axis=1), minlength=11)
+    samples = perturbation.draw_samples(22001, 10, np.random.default_rng(0), design="uniform_count")
+    assert (samples[0] == 1).all()
+    counts = np.bincount(samples[1:].sum(axis=1), minlength=11)
     assert counts[0] == 0  # at least one superpixel is kept
     np.testing.assert_allclose(counts[1:], 2200, atol=5 * np.sqrt(2200))
     # each superpixel is kept with probability E[k] / S = 5.5 / 10
-    np.testing.assert_allclose(masks[1:].mean(axis=0), 0.55, atol=0.015)
+    np.testing.assert_allclose(samples[1:].mean(axis=0), 0.55, atol=0.015)
 
 
 def test_keep_rate_draws_one_rate_per_sample():
     S = 400
-    masks = perturbation.sample_masks(4001, S, np.random.default_rng(1), design="keep_rate")
-    kept = masks[1:].mean(axis=1)  # ~ 1 - 0.8 r with r ~ U(0, 1): uniform on [0.2, 1]
+    samples = perturbation.draw_samples(4001, S, np.random.default_rng(1), design="keep_rate")
+    kept = samples[1:].mean(axis=1)  # ~ 1 - 0.8 r with r ~ U(0, 1): uniform on [0.2, 1]
     assert perturbation.KEEP_RATE_SCALE == 0.8
     assert abs(kept.mean() - 0.6) < 0.01
     np.testing.assert_allclose(np.quantile(kept, [0.1, 0.5, 0.9]), [0.28, 0.6, 0.92], atol=0.02)
@@ -51,23 +51,25 @@ def test_keep_rate_draws_one_rate_per_sample():
 
 
 def test_distances_by_name(image, segments):
-    masks = perturbation.sample_masks(50, 20, np.random.default_rng(2))
-    k = masks.sum(axis=1)
+    samples = perturbation.draw_samples(50, 20, np.random.default_rng(2))
+    k = samples.sum(axis=1)
     np.testing.assert_allclose(
-        kernels.mask_distances(masks, "cosine"), 1 - np.sqrt(k / 20), atol=1e-15
+        kernels.sample_distances(samples, "cosine"), 1 - np.sqrt(k / 20), atol=1e-15
     )
-    np.testing.assert_allclose(kernels.mask_distances(masks, "hidden_fraction"), 1 - k / 20)
-    fill = perturbation.hidden_image(image, segments, 0)
-    images = perturbation.perturb(image, segments, masks, hide_color=0)
+    np.testing.assert_allclose(kernels.sample_distances(samples, "hidden_fraction"), 1 - k / 20)
+    hidden = perturbation.hidden_image(image, segments, 0)
+    images = perturbation.perturb(image, segments, samples, hide_color=0)
     l2 = kernels.pixel_l2_distance(image, images)
-    everything = kernels.pixel_l2_distance(image, fill[None])[0]
-    relative = kernels.mask_distances(masks, "pixel_l2", image=image, fill=fill, segments=segments)
+    everything = kernels.pixel_l2_distance(image, hidden[None])[0]
+    relative = kernels.sample_distances(
+        samples, "pixel_l2", image=image, hidden=hidden, segments=segments
+    )
     np.testing.assert_allclose(relative, l2 / everything, rtol=1e-12)
     assert relative[0] == 0.0
     with pytest.raises(ValueError, match="needs image"):
-        kernels.mask_distances(masks, "pixel_l2")
+        kernels.sample_distances(samples, "pixel_l2")
     with pytest.raises(ValueError, match="Unknown distance"):
-        kernels.mask_distances(masks, "manhattan")
+        kernels.sample_distances(samples, "manhattan")
 
 
 def test_lime_kernel_is_the_paper_kernel_at_sqrt2_width():
@@ -100,8 +102,8 @@ def test_paper_recipe(image, segments):
     assert (p["design"], p["distance"], p["kernel"], p["surrogate"]) == (
         "uniform_count", "pixel_l2", "paper", "k_lasso")  # fmt: skip
     assert (p["kernel_width"], p["num_features"], p["hide_color"]) == (0.25, 10, 154)
-    fill = np.full_like(image, 154)
-    d = kernels.relative_pixel_l2(image, fill, segments, e.samples)
+    hidden = np.full_like(image, 154)
+    d = kernels.relative_pixel_l2(image, hidden, segments, e.samples)
     np.testing.assert_allclose(e.distances, d)
     np.testing.assert_allclose(e.kernel_weights, np.exp(-(d**2) / 0.25**2))
     selected = np.flatnonzero(e.coef[2])

@@ -1,0 +1,320 @@
+"""The result of LIME: the :class:`Explanation` record, reading it, saving and loading it.
+
+Introduced in ``notebooks/06_explaining_predictions.ipynb``. An explanation keeps every
+intermediate (samples, predictions, distances, weights) and one
+:class:`~helpers.surrogates.SurrogateFit` per label, so it can be read the way ``lime``'s is
+(``as_list``, ``image_and_mask``), saved byte-reproducibly, and refitted without model calls.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .files import atomic_path
+from .surrogates import SurrogateFit
+
+__all__ = ["Explanation", "jsonable"]
+
+_FORMAT = "lime-tutorial-explanation/1"
+
+
+@dataclass
+class Explanation:
+    """A LIME explanation of one image (see :func:`helpers.explain.explain`).
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. Superpixel ``j`` is
+    ``segments == j``; ``fits[label]`` is the surrogate fitted for ``label`` and
+    ``coef[label][j]`` its weight for superpixel ``j``.
+
+    Attributes
+    ----------
+    image
+        ``(H, W, 3)`` the image explained (a copy, never the caller's array).
+    segments
+        ``(H, W)`` int64 superpixel labels ``0..S-1``.
+    samples
+        ``(N, S)`` uint8 0/1 rows; row 0 is the original (all ones).
+    predictions
+        ``(N, K)`` the model's scores on the perturbed images.
+    distances, kernel_weights
+        ``(N,)`` each sample's distance to the original and its weight.
+    labels
+        The labels explained, in order.
+    fits
+        One :class:`~helpers.surrogates.SurrogateFit` per label.
+    params
+        Every setting used (seed, recipe, design, hide_color, distance, kernel, width,
+        surrogate...), JSON-compatible, so that the explanation can be repeated.
+    """
+
+    image: np.ndarray
+    segments: np.ndarray
+    samples: np.ndarray
+    predictions: np.ndarray
+    distances: np.ndarray
+    kernel_weights: np.ndarray
+    labels: tuple[int, ...]
+    fits: dict[int, SurrogateFit]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    # ----- lime-style views of the fits (read-only) ----------------------------------------
+    @property
+    def coef(self) -> Mapping[int, np.ndarray]:
+        """``coef[label]``: the ``(S,)`` weights of each label's fit (lime's ``local_exp``)."""
+        return MappingProxyType({label: fit.coef for label, fit in self.fits.items()})
+
+    @property
+    def intercept(self) -> Mapping[int, float]:
+        """``intercept[label]`` of each label's fit."""
+        return MappingProxyType({label: fit.intercept for label, fit in self.fits.items()})
+
+    @property
+    def score(self) -> Mapping[int, float]:
+        """``score[label]``: the weighted R² of each label's fit on its samples."""
+        return MappingProxyType({label: fit.score for label, fit in self.fits.items()})
+
+    @property
+    def local_pred(self) -> Mapping[int, float]:
+        """``local_pred[label]``: each fit's prediction at the original image."""
+        return MappingProxyType({label: fit.local_pred for label, fit in self.fits.items()})
+
+    # ----- reading the explanation -------------------------------------------------------
+    def _check_label(self, label: int) -> int:
+        label = int(label)
+        if label not in self.fits:
+            raise KeyError(f"Label {label} is not explained here; explained: {self.labels}.")
+        return label
+
+    def as_list(self, label: int) -> list[tuple[int, float]]:
+        """``(superpixel, weight)`` pairs, largest ``|weight|`` first (lime's ``local_exp``).
+
+        Only superpixels the surrogate used are listed (all of them for ``"ridge"``).
+        """
+        fit = self.fits[self._check_label(label)]
+        coef = fit.coef
+        order = sorted(fit.selected.tolist(), key=lambda j: abs(coef[j]), reverse=True)
+        return [(j, float(coef[j])) for j in order]
+
+    def heatmap(
+        self, label: int, *, positive_only: bool = False, smooth_sigma: float = 0.0
+    ) -> np.ndarray:
+        """``(H, W)`` float map: each pixel carries its superpixel's weight for ``label``.
+
+        ``positive_only`` keeps only positive weights (others 0); ``smooth_sigma > 0`` then
+        blurs the map with a Gaussian of that many pixels, as the MATLAB write-up's heatmap
+        does (lime and the paper do not smooth).
+        """
+        label = self._check_label(label)
+        coef = self.coef[label]
+        if positive_only:
+            coef = np.clip(coef, 0.0, None)
+        heat = coef[self.segments]
+        if smooth_sigma > 0:
+            from scipy.ndimage import gaussian_filter
+
+            heat = gaussian_filter(heat, sigma=float(smooth_sigma))
+        return heat
+
+    def _chosen(self, label, num_features, positive_only, negative_only, min_weight):
+        if positive_only and negative_only:
+            raise ValueError("positive_only and negative_only cannot both be True.")
+        exp = self.as_list(label)
+        if positive_only:
+            return [(j, w) for j, w in exp if w > 0 and w > min_weight][:num_features]
+        if negative_only:
+            return [(j, w) for j, w in exp if w < 0 and abs(w) > min_weight][:num_features]
+        return [(j, w) for j, w in exp[:num_features] if abs(w) >= min_weight]
+
+    def mask(
+        self,
+        label: int,
+        num_features: int = 5,
+        positive_only: bool = True,
+        negative_only: bool = False,
+        min_weight: float = 0.0,
+    ) -> np.ndarray:
+        """``(H, W)`` int mask of the top superpixels: 1 (for), -1 (against), 0 elsewhere.
+
+        Same selection as lime's ``get_image_and_mask``: the ``num_features`` largest
+        ``|weight|``, restricted to positive (or negative) weights above ``min_weight``.
+        """
+        out = np.zeros(self.segments.shape, dtype=self.segments.dtype)
+        sign = np.zeros(len(self.coef[self._check_label(label)]), dtype=out.dtype)
+        for j, w in self._chosen(label, num_features, positive_only, negative_only, min_weight):
+            sign[j] = 1 if (positive_only or negative_only or w >= 0) else -1
+        out[:] = sign[self.segments]
+        return out
+
+    def image_and_mask(
+        self,
+        label: int,
+        positive_only: bool = True,
+        negative_only: bool = False,
+        hide_rest: bool = False,
+        num_features: int = 5,
+        min_weight: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """lime's ``get_image_and_mask``: (image to show, mask), same arguments, same values.
+
+        With ``hide_rest`` everything but the chosen superpixels is black (a float64 array,
+        as lime returns). Showing both signs paints the first channel (against) or the
+        second (for) at the image's maximum.
+        """
+        mask = self.mask(label, num_features, positive_only, negative_only, min_weight)
+        shown = mask != 0
+        if hide_rest:
+            temp = np.zeros(self.image.shape)
+            temp[shown] = self.image[shown]
+        else:
+            temp = self.image.copy()
+        if not (positive_only or negative_only):
+            top = np.max(self.image)
+            temp[mask < 0, 0] = top
+            temp[mask > 0, 1] = top
+        return temp, mask
+
+    # ----- saving --------------------------------------------------------------------------
+    def _arrays(self) -> dict[str, np.ndarray]:
+        labels = np.asarray(self.labels, dtype=np.int64)
+        selected = {str(lab): self.fits[int(lab)].selected.tolist() for lab in labels}
+        meta = {"format": _FORMAT, "params": {**self.params, "selected": selected}}
+        return {
+            "image": self.image,
+            "segments": self.segments,
+            "samples": self.samples,
+            "predictions": self.predictions,
+            "distances": self.distances,
+            "kernel_weights": self.kernel_weights,
+            "labels": labels,
+            "coef": np.stack([self.coef[int(lab)] for lab in labels]),
+            "intercept": np.array([self.intercept[int(lab)] for lab in labels]),
+            "score": np.array([self.score[int(lab)] for lab in labels]),
+            "local_pred": np.array([self.local_pred[int(lab)] for lab in labels]),
+            "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the explanation to ``path`` (``.npz``, no pickle), atomically.
+
+        The file is byte-identical for identical explanations (fixed zip timestamps), and an
+        existing file is replaced only once the new one is complete.
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            raise ValueError(f"Explanations are saved as .npz; got {path.name!r}.")
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, array in self._arrays().items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, buffer.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Explanation:
+        """Read an explanation written by :meth:`save` (no pickle is ever loaded)."""
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a saved Explanation ({_FORMAT}).")
+        labels = tuple(int(x) for x in arrays["labels"])
+        params = dict(meta["params"])
+        selected = params.pop("selected", {})
+        num = arrays["coef"].shape[1]
+        fits = {
+            lab: SurrogateFit(
+                coef=arrays["coef"][i],
+                intercept=float(arrays["intercept"][i]),
+                score=float(arrays["score"][i]),
+                local_pred=float(arrays["local_pred"][i]),
+                selected=np.asarray(selected.get(str(lab), range(num)), dtype=np.int64),
+            )
+            for i, lab in enumerate(labels)
+        }
+        return cls(
+            image=arrays["image"],
+            segments=arrays["segments"],
+            samples=arrays["samples"],
+            predictions=arrays["predictions"],
+            distances=arrays["distances"],
+            kernel_weights=arrays["kernel_weights"],
+            labels=labels,
+            fits=fits,
+            params=params,
+        )
+
+    # ----- refitting without model calls ---------------------------------------------------
+    def refit(self, **settings: Any) -> Explanation:
+        """The same samples and predictions fitted again with other settings: no model calls.
+
+        Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+
+        Parameters
+        ----------
+        **settings
+            Any of ``surrogate``, ``num_features``, ``kernel``, ``kernel_width``,
+            ``distance`` and ``labels``; the rest is taken from :attr:`params`. The fill
+            (``hide_color``) cannot change: the predictions were made with it.
+
+        Returns
+        -------
+        Explanation
+            What :func:`helpers.explain.explain` gives with these settings and the same
+            samples, bit for bit.
+        """
+        from .explain import fit_explanation
+
+        allowed = {"surrogate", "num_features", "kernel", "kernel_width", "distance", "labels"}
+        unknown = set(settings) - allowed
+        if unknown:
+            raise TypeError(
+                f"refit cannot change {sorted(unknown)}: only {sorted(allowed)} can change "
+                "without new model calls. Fix: call explain(...) again for the others."
+            )
+        p = self.params
+        options = {
+            name: settings.get(name, p.get(name, default))
+            for name, default in (
+                ("surrogate", "ridge"), ("num_features", None), ("kernel", "lime"),
+                ("kernel_width", 0.25), ("distance", "cosine"),
+            )
+        }  # fmt: skip
+        return fit_explanation(
+            self.image, self.segments, self.samples, self.predictions,
+            settings.get("labels", self.labels), hide_color=p.get("hide_color"),
+            params=p, **options,
+        )  # fmt: skip
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays, numpy scalars and tuples turned into JSON types.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb`` (the ``params`` of an
+    explanation are stored as JSON).
+
+    Examples
+    --------
+    >>> jsonable({"a": np.arange(2), 3: (np.float64(0.5),)})
+    {'a': [0, 1], '3': [0.5]}
+    """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,128 @@
+"""Step 3 of LIME: the model's predictions on every perturbed image, in batches.
+
+Introduced in ``notebooks/06_explaining_predictions.ipynb``. Perturbed images are built one
+batch at a time (:func:`helpers.perturbation.perturb_batches`) in a worker thread while the
+model runs on the previous batch, every output is validated, and predictions can be cached
+across runs (:mod:`helpers.cache`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .perturbation import perturb_batches
+from .segmentation import relabel
+from .validation import check_batch_size, check_predictions
+
+__all__ = ["predict_samples"]
+
+
+def _prefetched(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Build the next batch in a worker thread while the caller runs the model on this one.
+
+    numpy and TensorFlow release the GIL for their heavy work, so perturbing and inference
+    overlap; at most two batches exist at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="perturb") as pool:
+        future = pool.submit(next, batches, None)
+        while (batch := future.result()) is not None:
+            future = pool.submit(next, batches, None)
+            yield batch
+
+
+def predict_samples(
+    image: np.ndarray,
+    segments: np.ndarray,
+    samples: np.ndarray,
+    classifier_fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    hide_color: Any = None,
+    batch_size: int = 32,
+    progress: bool = True,
+    cache: bool | None = None,
+) -> np.ndarray:
+    """The classifier's output on every perturbed image, streamed batch by batch.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The next batch is perturbed
+    while the model works on the current one. With ``cache`` (or
+    ``LIME_TUTORIAL_PREDICTION_CACHE=1``) and a classifier that has a ``fingerprint`` (every
+    :class:`helpers.models.ImageClassifier` has one), predictions are reused across runs.
+
+    Parameters
+    ----------
+    image
+        ``(H, W, 3)`` the image explained.
+    segments
+        ``(H, W)`` superpixel labels (made contiguous here).
+    samples
+        ``(N, S)`` 0/1 rows, one perturbed image each.
+    classifier_fn
+        Batch ``(B, H, W, 3)`` to ``(B, K)`` scores; every batch's output is validated.
+    hide_color
+        What hidden superpixels become (see :func:`helpers.perturbation.hidden_image`).
+    batch_size
+        Images per call; memory is bounded by one batch.
+    progress
+        Show a progress bar over the model calls.
+    cache
+        Reuse stored predictions (see :mod:`helpers.cache`); ``None`` follows
+        ``LIME_TUTORIAL_PREDICTION_CACHE``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, K)`` float64 predictions; only the samples and this array grow with ``N``.
+    """
+    segments = relabel(segments)
+    batch_size = check_batch_size(batch_size)
+    from tqdm.auto import tqdm
+
+    from . import cache as prediction_cache
+
+    key = None
+    if prediction_cache.cache_enabled(cache):
+        identity = prediction_cache.classifier_identity(classifier_fn)
+        if identity is None:
+            message = (
+                "The prediction cache needs to identify the model: give classifier_fn a "
+                "'fingerprint' attribute (helpers.models.classifier_fn does)."
+            )
+            if cache:
+                raise ValueError(message)
+            warnings.warn(message + " Predictions are not cached.", stacklevel=2)
+        else:
+            key = prediction_cache.prediction_key(
+                identity, image, segments, samples, hide_color, batch_size
+            )
+            cached = prediction_cache.load(key)
+            if cached is not None and cached.shape[0] == len(samples):
+                return cached
+
+    n = len(samples)
+    predictions = None
+    batches = perturb_batches(
+        image, segments, samples, hide_color=hide_color, batch_size=batch_size
+    )
+    with tqdm(total=n, disable=not progress, desc="model calls", unit="img") as bar:
+        start = 0
+        for batch in _prefetched(batches):
+            out = check_predictions(
+                classifier_fn(batch),
+                len(batch),
+                None if predictions is None else predictions.shape[1],
+            )
+            if predictions is None:
+                predictions = np.empty((n, out.shape[1]), dtype=np.float64)
+            predictions[start : start + len(batch)] = out
+            start += len(batch)
+            bar.update(len(batch))
+    assert predictions is not None and start == n
+    if key is not None:
+        prediction_cache.store(key, predictions)
+    return predictions
