@@ -34,6 +34,8 @@ import warnings
 
 import numpy as np
 
+from helpers.segmentation import num_superpixels
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -100,9 +102,12 @@ def _mobilenet(args) -> None:
         return
     image = _image((224, 224))
     segments = segmentation.segment(image)
-    S = int(segments.max()) + 1
+    S = num_superpixels(segments)
     samples = perturbation.draw_samples(args.n, S, np.random.default_rng(0))
-    print(f"# MobileNetV2 int8 (LiteRT, {model.num_workers} interpreters), image 224x224, S={S}")
+    print(
+        f"# MobileNetV2 int8 (LiteRT, {model.num_workers} interpreter(s) x {model.num_threads} "
+        f"thread(s)), image 224x224, S={S}"
+    )
     batches = list(
         perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size)
     )
@@ -133,7 +138,7 @@ def _inception(args) -> None:
 
     image = _image((299, 299))
     segments = segmentation.segment(image)
-    S = int(segments.max()) + 1
+    S = num_superpixels(segments)
     samples = perturbation.draw_samples(args.n, S, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", models.UntrainedWeightsWarning)

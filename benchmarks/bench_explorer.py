@@ -30,13 +30,15 @@ import time
 
 import numpy as np
 
+from helpers.segmentation import num_superpixels
+
 TARGET_MS = 150.0
 
 
 def _click_path(segments: np.ndarray, clicks: int, seed: int = 0) -> list[int]:
     """Superpixels to click so that each click gives a new mask: hide them all in a random
     order, then show them again in the same order (never back to the original)."""
-    order = np.random.default_rng(seed).permutation(int(segments.max()) + 1).tolist()
+    order = np.random.default_rng(seed).permutation(num_superpixels(segments)).tolist()
     path = order + order[:-1]
     return path[: max(1, min(clicks, len(path)))]
 

@@ -6,7 +6,7 @@ The LiteRT graphs take one image at a time, so a "batch" is a loop. In one run, 
 N perturbed frog images, it times (medians over interleaved repeats, images per second):
 
 - one interpreter, 1 thread: the plain loop at batch 1;
-- one interpreter, 2 threads: LiteRT splits each image's work across the cores;
+- one interpreter, 2 threads: LiteRT splits each image's work across the cores (the default);
 - two interpreters, 1 thread each: the batch is split in two halves run side by side;
 
 each on images already at 224 x 224, and on 299 x 299 images that must be resized, where the
@@ -23,6 +23,8 @@ import statistics
 import time
 
 import numpy as np
+
+from helpers.segmentation import num_superpixels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,16 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}")
     frog = data.load_image("red_eyed_tree_frog.jpg", size=(299, 299))
     segments = segmentation.segment(frog, random_state=0)
-    samples = perturbation.draw_samples(args.n, int(segments.max()) + 1, np.random.default_rng(0))
+    samples = perturbation.draw_samples(args.n, num_superpixels(segments), np.random.default_rng(0))
     big = perturbation.perturb(frog, segments, samples)  # (N, 299, 299, 3)
     small = _resize_batch(big, (224, 224))
 
     variants = {
-        "1 interpreter x 1 thread": models.load_litert("mobilenet_v2", num_workers=1),
+        "1 interpreter x 1 thread": models.load_litert("mobilenet_v2", num_threads=1),
         "1 interpreter x 2 threads": models.load_litert(
             "mobilenet_v2", num_workers=1, num_threads=2
         ),
-        "2 interpreters x 1 thread": models.load_litert("mobilenet_v2", num_workers=2),
+        "2 interpreters x 1 thread": models.load_litert(
+            "mobilenet_v2", num_workers=2, num_threads=1
+        ),
     }
     reference = variants["1 interpreter x 1 thread"](small)
     calls = {}

@@ -24,6 +24,7 @@ import numpy as np
 
 from .explanation import Explanation, jsonable
 from .kernels import DISTANCES, exponential_kernel, sample_distances
+from .paper import GRAY
 from .perturbation import draw_samples, hidden_image
 from .prediction import predict_samples
 from .segmentation import num_superpixels, relabel, segment
@@ -87,8 +88,6 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
 }
 
-PAPER_GRAY = 154  # the gray of the hidden parts in the paper's Figure 4 (0..255)
-
 
 class _Unset:
     """Marks an :func:`explain` argument left to the recipe."""
@@ -121,7 +120,7 @@ def resolve_recipe(recipe: str, image_dtype: np.dtype, **given: Any) -> dict[str
         )
     exponential_kernel(np.zeros(1), settings["kernel_width"], kernel=settings["kernel"])  # checks
     if isinstance(settings["hide_color"], str) and settings["hide_color"] == "gray":
-        gray = PAPER_GRAY if np.dtype(image_dtype) == np.uint8 else PAPER_GRAY / 255.0
+        gray = GRAY if np.dtype(image_dtype) == np.uint8 else GRAY / 255.0
         settings["hide_color"] = gray
     return settings
 

@@ -46,6 +46,7 @@ from .validation import check_batch_size, check_image_batch
 
 __all__ = [
     "MODEL_NAMES",
+    "UNTRAINED_MESSAGE",
     "ImageClassifier",
     "KerasClassifier",
     "LiteRTClassifier",
@@ -54,7 +55,6 @@ __all__ = [
     "WeightsUnavailableError",
     "classifier_fn",
     "decode_predictions",
-    "display_untrained_banner",
     "imagenet_class_names",
     "load_inception_v3",
     "load_model",
@@ -240,10 +240,12 @@ class LiteRTClassifier(ImageClassifier):
     Introduced in ``notebooks/03_inception_predictions.ipynb``.
 
     The graphs take one image at a time (a fixed reshape inside them rejects larger batches),
-    so a batch is split across ``num_workers`` interpreters (``num_threads`` threads each,
-    default 1), in threads that each resize their own share: on 2 cores two one-thread
-    interpreters are faster than one interpreter with two threads (``benchmarks/README.md``).
-    Integer kernels make the outputs identical whatever the split.
+    so a batch is a loop. By default one interpreter runs each image on ``num_threads``
+    threads, one per core (up to 2). ``num_workers > 1`` instead splits a batch across that
+    many interpreters, run side by side in threads that each resize their own share. On 2
+    cores both reach the same throughput (``benchmarks/README.md``), and the default also
+    answers a single image (the explorer's clicks) twice as fast. Integer kernels make the
+    outputs identical whatever the split.
 
     The networks have 1001 outputs: output 0 is "background" and output ``i + 1`` is ImageNet
     class ``i`` in Keras' order. The background output is dropped, so rows are Keras-ordered
@@ -259,13 +261,13 @@ class LiteRTClassifier(ImageClassifier):
         display_name: str,
         class_names: Sequence[str],
         weights_source: str,
-        num_workers: int | None = None,
-        num_threads: int = 1,
+        num_workers: int = 1,
+        num_threads: int | None = None,
     ):
         from ai_edge_litert.interpreter import Interpreter
 
-        if num_workers is None:
-            num_workers = min(2, _available_cores())
+        if num_threads is None:
+            num_threads = min(2, _available_cores())
         self.num_workers = check_batch_size(num_workers, "num_workers")
         self.num_threads = check_batch_size(num_threads, "num_threads")
         self._interpreters = []
@@ -354,7 +356,7 @@ def _imagenet_labels_offset_checked() -> None:
 
 
 def load_litert(
-    name: str, *, num_workers: int | None = None, num_threads: int = 1
+    name: str, *, num_workers: int = 1, num_threads: int | None = None
 ) -> LiteRTClassifier:
     """One of the registry's int8 ImageNet models (``"mobilenet_v2"`` or ``"mobilenet_v1"``).
 
@@ -661,7 +663,8 @@ def load_model(
     name: str = "auto",
     *,
     batch_size: int = 32,
-    num_workers: int | None = None,
+    num_workers: int = 1,
+    num_threads: int | None = None,
     random_state: int = 0,
 ) -> ImageClassifier:
     """An ImageNet classifier by name (see the module docstring for the names).
@@ -675,8 +678,9 @@ def load_model(
         MobileNetV2 (real weights, another network) with a :class:`StandInModelWarning`.
     batch_size
         Images per compiled call (Keras models).
-    num_workers
-        Interpreters run side by side (LiteRT models); default: up to 2, one per core.
+    num_workers, num_threads
+        LiteRT models: interpreters run side by side on parts of a batch (default 1), and
+        threads per interpreter (default: one per core, up to 2).
     random_state
         Seed of the random weights of ``"inception_v3_untrained"``.
 
@@ -695,15 +699,15 @@ def load_model(
     if name not in MODEL_NAMES:
         raise ValueError(f"Unknown model {name!r}; choose one of {MODEL_NAMES}.")
     if name in _LITERT_MODELS:
-        return load_litert(name, num_workers=num_workers)
+        return load_litert(name, num_workers=num_workers, num_threads=num_threads)
     if name == "inception_v3_untrained":
         return load_inception_v3("untrained", random_state=random_state, batch_size=batch_size)
     if name == "inception_v3":
         return load_inception_v3("imagenet", batch_size=batch_size)
-    return _load_auto(batch_size=batch_size, num_workers=num_workers)
+    return _load_auto(batch_size=batch_size, num_workers=num_workers, num_threads=num_threads)
 
 
-def _load_auto(*, batch_size: int, num_workers: int | None) -> ImageClassifier:
+def _load_auto(*, batch_size: int, num_workers: int, num_threads: int | None) -> ImageClassifier:
     """InceptionV3 if its weights are here or can be downloaded, else MobileNetV2.
 
     Offline this imports no TensorFlow and attempts no download (which would print a
@@ -716,7 +720,7 @@ def _load_auto(*, batch_size: int, num_workers: int | None) -> ImageClassifier:
             return load_inception_v3("imagenet", batch_size=batch_size)
         except WeightsUnavailableError as exc:
             reason = str(exc.__cause__ or exc)
-    model = load_litert("mobilenet_v2", num_workers=num_workers)
+    model = load_litert("mobilenet_v2", num_workers=num_workers, num_threads=num_threads)
     model.stands_in_for = "InceptionV3"
     warnings.warn(
         f"InceptionV3's real weights are not available ({reason}). MobileNetV2 (real ImageNet "
@@ -786,18 +790,3 @@ def untrained_banner(model: Any) -> str:
         return ""
     bar = "!" * 78
     return f"{bar}\n!!  {UNTRAINED_MESSAGE}\n{bar}"
-
-
-def display_untrained_banner(model: Any) -> bool:
-    """In a notebook, show the untrained warning in large red text; ``True`` if shown.
-
-    Introduced in ``notebooks/03_inception_predictions.ipynb``. Does nothing for real weights.
-    """
-    if not getattr(model, "untrained", False):
-        return False
-    from IPython.display import HTML, display
-
-    display(
-        HTML(f'<h2 style="color:#c00; border:3px solid #c00; padding:8px">{UNTRAINED_MESSAGE}</h2>')
-    )
-    return True

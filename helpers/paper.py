@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .segmentation import num_superpixels
+
 __all__ = [
     "BLOG_FROG",
     "FIGURE4",
     "FIGURE4_PANELS",
+    "GRAY",
     "figure4_input",
     "figure4_kept_pixels",
     "mask_iou",
@@ -37,7 +40,9 @@ FIGURE4_PANELS = {
     "Labrador_retriever": (slice(18, 206), slice(612, 800)),
 }
 
-_GRAY, _TOLERANCE = 154, 3
+#: The gray of the hidden superpixels in the paper's Figure 4 (0..255), measured on the figure.
+GRAY = 154
+_TOLERANCE = 3
 
 
 def figure4_kept_pixels(size: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
@@ -64,7 +69,7 @@ def figure4_kept_pixels(size: tuple[int, int] | None = None) -> dict[str, np.nda
     figure = figure4().astype(np.int16)
     masks = {}
     for name, box in FIGURE4_PANELS.items():
-        kept = np.abs(figure[box] - _GRAY).max(axis=-1) > _TOLERANCE
+        kept = np.abs(figure[box] - GRAY).max(axis=-1) > _TOLERANCE
         if size is not None:
             resized = Image.fromarray(kept.astype(np.uint8) * 255).resize(
                 (int(size[1]), int(size[0])), Image.NEAREST
@@ -119,7 +124,7 @@ def random_superpixel_iou(
     must beat to say that it agrees with the published panel more than chance.
     """
     segments = np.asarray(segments)
-    S = int(segments.max()) + 1
+    S = num_superpixels(segments)
     if not 1 <= int(k) <= S:
         raise ValueError(f"k must be between 1 and the {S} superpixels, got {k}.")
     rng = np.random.default_rng(random_state)

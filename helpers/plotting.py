@@ -1,20 +1,31 @@
-"""Figures: show in the notebook and, under ``make run``, save to ``build/figures/``.
+"""Figures: the notebooks' shared drawing code, and saving figures under ``make run``.
 
-Introduced in ``notebooks/00_setup.ipynb``.
+Introduced in ``notebooks/00_setup.ipynb``. Image grids, red-blue weight maps, the paper's
+gray-out style and the one way to mark an untrained network's output live here, so that no
+notebook writes them out again. matplotlib is imported by the functions that draw.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .files import atomic_path
+from .paper import GRAY
 from .settings import FIGURES_ENV, env_path
 
-__all__ = ["PAPER_GRAY", "figures_dir", "gray_out", "save_figure"]
-
-PAPER_GRAY = 154  # the gray of the hidden parts in the paper's Figure 4
+__all__ = [
+    "figures_dir",
+    "gray_out",
+    "image_grid",
+    "mark_untrained",
+    "save_figure",
+    "weight_map",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -52,14 +63,138 @@ def save_figure(fig: Any, name: str, *, dpi: int = 120) -> Path | None:
     return path
 
 
-def gray_out(explanation: Any, label: int, num_features: int = 5, gray: int = PAPER_GRAY) -> Any:
+def gray_out(explanation: Any, label: int, num_features: int = 5, gray: int = GRAY) -> Any:
     """The paper's figure style: the top positive superpixels of ``label``, the rest gray.
 
     Introduced in ``notebooks/07_paper_figures.ipynb``.
-    """
-    import numpy as np
 
+    Parameters
+    ----------
+    explanation
+        An :class:`~helpers.explanation.Explanation`.
+    label
+        The class whose evidence is shown.
+    num_features
+        Up to this many superpixels with a positive weight are kept.
+    gray
+        The gray of the rest, 0..255 (the paper's by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        An image like ``explanation.image``.
+    """
     mask = explanation.mask(label, num_features=num_features, positive_only=True)
     image = np.asarray(explanation.image)
-    fill = gray if image.dtype == np.uint8 else gray / 255.0
-    return np.where(mask[..., None] > 0, image, fill).astype(image.dtype)
+    hidden = gray if image.dtype == np.uint8 else gray / 255.0
+    return np.where(mask[..., None] > 0, image, hidden).astype(image.dtype)
+
+
+def image_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int | None = None,
+    size: float = 4.0,
+    suptitle: str | None = None,
+) -> tuple[Any, np.ndarray]:
+    """Show images side by side (rows of ``ncols``), titled, without axes.
+
+    Introduced in ``notebooks/00_setup.ipynb``.
+
+    Parameters
+    ----------
+    images
+        Images ``(H, W, 3)`` (or 2-D maps, shown with matplotlib's defaults).
+    titles
+        One title per image.
+    ncols
+        Images per row; default: all in one row.
+    size
+        Inches per panel.
+    suptitle
+        A title over the whole figure.
+
+    Returns
+    -------
+    fig, axes
+        The figure and a 2-D array of its axes (unused panels are hidden).
+    """
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"{len(titles)} titles for {len(images)} images.")
+    ncols = len(images) if ncols is None else int(ncols)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i])
+            if titles is not None:
+                ax.set_title(titles[i])
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=14)
+    return fig, axes
+
+
+def weight_map(ax: Any, weights: np.ndarray, *, title: str | None = None) -> Any:
+    """Draw a map of signed weights in red (against) and blue (for), centred on 0.
+
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``. The colour scale is symmetric,
+    ``[-max|w|, max|w|]``, so white is exactly 0 whatever the weights.
+
+    Parameters
+    ----------
+    ax
+        The matplotlib axes to draw on.
+    weights
+        ``(H, W)`` map, e.g. ``explanation.heatmap(label)`` or ``coef[segments]``.
+    title
+        The panel's title.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    limit = float(np.abs(weights).max()) or 1.0
+    shown = ax.imshow(weights, cmap="RdBu", vmin=-limit, vmax=limit)
+    ax.axis("off")
+    if title is not None:
+        ax.set_title(title)
+    return shown
+
+
+def mark_untrained(model: Any, fig: Any = None) -> bool:
+    """Mark output of an untrained network in large red text; ``True`` if it is untrained.
+
+    Introduced in ``notebooks/03_inception_predictions.ipynb``: the one way the series marks
+    predictions that mean nothing. In a notebook it shows a red banner (printed text
+    elsewhere); with ``fig`` it also writes a red title over the figure. Nothing happens for
+    real weights.
+    """
+    from .models import UNTRAINED_MESSAGE
+
+    if not getattr(model, "untrained", False):
+        return False
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+
+        in_notebook = get_ipython() is not None
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        in_notebook = False
+    if in_notebook:
+        display(
+            HTML(
+                f'<h2 style="color:#c00; border:3px solid #c00; padding:8px">{UNTRAINED_MESSAGE}'
+                "</h2>"
+            )
+        )
+    else:
+        print(f"!!! {UNTRAINED_MESSAGE}")
+    if fig is not None:
+        fig.suptitle("UNTRAINED network: MEANINGLESS output", fontsize=18, color="red")
+    return True

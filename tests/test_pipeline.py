@@ -14,6 +14,7 @@ from pipeline_fixtures import quadrant_softmax, small
 
 from helpers import explain as ex
 from helpers import kernels, perturbation, segmentation, surrogates, toy_models
+from helpers.segmentation import num_superpixels
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +31,10 @@ def frog_segments(frog):
 # ----- segmentation --------------------------------------------------------------------------
 def test_segment_counts_for_fixed_parameters(frog):
     counts = {
-        "quickshift": segmentation.segment(frog).max() + 1,
-        "slic": segmentation.segment(frog, "slic", n_segments=30).max() + 1,
-        "felzenszwalb": segmentation.segment(frog, "felzenszwalb", scale=50).max() + 1,
-        "grid": segmentation.segment(frog, "grid", n_rows=4, n_cols=6).max() + 1,
+        "quickshift": num_superpixels(segmentation.segment(frog)),
+        "slic": num_superpixels(segmentation.segment(frog, "slic", n_segments=30)),
+        "felzenszwalb": num_superpixels(segmentation.segment(frog, "felzenszwalb", scale=50)),
+        "grid": num_superpixels(segmentation.segment(frog, "grid", n_rows=4, n_cols=6)),
     }
     assert counts["grid"] == 24
     for method, count in counts.items():
@@ -144,7 +145,7 @@ def test_region_model_top5_inside_the_region_for_95_percent_of_seeds(frog, frog_
 
 
 def test_linear_model_weights_are_recovered(frog, frog_segments):
-    S = frog_segments.max() + 1
+    S = num_superpixels(frog_segments)
     w = np.random.default_rng(0).normal(size=S)
     model = toy_models.linear_superpixel_classifier(frog, frog_segments, w, bias=0.5)
     e = ex.explain(
@@ -182,14 +183,14 @@ def test_row_zero_and_all_ones_masks_keep_the_image(seed, shape, cells, n, hide)
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
     segments = segmentation.grid_segments(shape, 2, cells)
-    samples = perturbation.draw_samples(n, segments.max() + 1, rng)
+    samples = perturbation.draw_samples(n, num_superpixels(segments), rng)
     out = perturbation.perturb(image, segments, samples, hide_color=hide)
     np.testing.assert_array_equal(out[0], image)  # row 0 is the original
-    ones = np.ones((3, segments.max() + 1), np.uint8)
+    ones = np.ones((3, num_superpixels(segments)), np.uint8)
     np.testing.assert_array_equal(
         perturbation.perturb(image, segments, ones, hide_color=hide)[1], image
     )
-    zeros = np.zeros((1, segments.max() + 1), np.uint8)
+    zeros = np.zeros((1, num_superpixels(segments)), np.uint8)
     np.testing.assert_array_equal(
         perturbation.perturb(image, segments, zeros, hide_color=hide)[0],
         perturbation.hidden_image(image, segments, hide),

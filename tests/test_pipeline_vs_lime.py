@@ -11,6 +11,7 @@ from sklearn.metrics import pairwise_distances
 from helpers import explain as ex
 from helpers import kernels, perturbation, segmentation, surrogates
 from helpers.reference import lime_explain_with_samples
+from helpers.segmentation import num_superpixels
 
 N = 60
 
@@ -57,7 +58,7 @@ def test_perturbed_images_are_bit_equal_to_lime(cases, hide_color):
     rng = np.random.default_rng(0)
     for name, image, segments in cases:
         fill = hide_color if (hide_color is None or image.dtype == np.uint8) else 0.25
-        samples = perturbation.draw_samples(N, segments.max() + 1, rng)
+        samples = perturbation.draw_samples(N, num_superpixels(segments), rng)
         theirs = _capture_lime_images(image, segments, samples, fill)
         ours = perturbation.perturb(image, segments, samples, hide_color=fill)
         assert ours.dtype == theirs.dtype, name
@@ -76,7 +77,7 @@ def test_labels_starting_at_one_with_gaps(cases):
     """Our result does not depend on the label values; lime's does (it assumes 0..S-1)."""
     _, image, segments = cases[0]
     gapped = segments * 3 + 1  # labels 1, 4, 7, ...
-    samples = perturbation.draw_samples(N, segments.max() + 1, np.random.default_rng(1))
+    samples = perturbation.draw_samples(N, num_superpixels(segments), np.random.default_rng(1))
     ours = perturbation.perturb(image, gapped, samples)
     np.testing.assert_array_equal(ours, perturbation.perturb(image, segments, samples))
     np.testing.assert_array_equal(ours, _capture_lime_images(image, segments, samples, None))
@@ -111,7 +112,7 @@ def _lime_base_fit(samples, targets, distances, label_col, method, k):
 def test_fit_surrogate_equals_lime_base(cases, ours, theirs, k):
     rng = np.random.default_rng(3)
     for name, image, segments in cases:
-        S = segments.max() + 1
+        S = num_superpixels(segments)
         samples = perturbation.draw_samples(300, S, rng).astype(np.int64)
         preds = quadrant_softmax(perturbation.perturb(image, segments, samples))
         distances = pairwise_distances(samples, samples[0].reshape(1, -1), metric="cosine").ravel()
@@ -135,7 +136,7 @@ def test_forward_selection_and_ols_agree_with_lime_and_sklearn(cases):
     from sklearn.linear_model import LinearRegression
 
     _, image, segments = cases[1]
-    S = segments.max() + 1
+    S = num_superpixels(segments)
     samples = perturbation.draw_samples(300, S, np.random.default_rng(4)).astype(np.int64)
     y = quadrant_softmax(perturbation.perturb(image, segments, samples))[:, 2]
     d = pairwise_distances(samples, samples[0].reshape(1, -1), metric="cosine").ravel()
@@ -158,7 +159,7 @@ def test_forward_selection_and_ols_agree_with_lime_and_sklearn(cases):
 @pytest.mark.parametrize("hide_color", [None, 0])
 def test_explain_with_samples_equals_lime_explanation(cases, hide_color):
     for name, image, segments in cases[:3]:
-        S = segments.max() + 1
+        S = num_superpixels(segments)
         samples = perturbation.draw_samples(200, S, np.random.default_rng(9))
         theirs = lime_explain_with_samples(
             image, quadrant_softmax, segments, samples, hide_color=hide_color, top_labels=5

@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from helpers import plotting
+from helpers import paper, plotting
 
 
 def test_save_figure_writes_png_only_when_a_dir_is_set(monkeypatch, tmp_path):
@@ -40,4 +40,4 @@ def test_gray_out_keeps_top_positive_superpixels():
     e = explain(image, model, segments=segments, labels=[1], hide_color=200,
                 num_samples=40, random_state=0, progress=False)  # fmt: skip
     out = plotting.gray_out(e, 1, num_features=1)
-    assert (out[:4, :4] == 10).all() and (out[4:] == plotting.PAPER_GRAY).all()
+    assert (out[:4, :4] == 10).all() and (out[4:] == paper.GRAY).all()
