@@ -1,7 +1,9 @@
 """Settings: every environment variable the project reads, by name, and how it is read.
 
-Introduced in ``notebooks/00_setup.ipynb``. Nothing is read at import time; each function
-reads the environment when it is called, so a notebook or a test can change a setting.
+Introduced in ``notebooks/03_inception_predictions.ipynb`` (:func:`sample_budget`); the
+variables themselves are set up in ``notebooks/00_setup.ipynb`` and the README. Nothing is
+read at import time; each function reads the environment when it is called, so a notebook or
+a test can change a setting.
 
 =================================  =========================================================
 variable                           meaning
@@ -43,7 +45,9 @@ FIGURES_ENV = "LIME_TUTORIAL_FIGURES"
 def env_flag(name: str) -> bool:
     """Whether environment variable ``name`` is switched on (1, true, yes or on).
 
-    Introduced in ``notebooks/00_setup.ipynb``; every on/off switch of the project reads it.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it, but every on/off switch
+    of the project (:data:`QUICK_ENV`, :data:`UNTRAINED_ENV`, :data:`PREDICTION_CACHE_ENV`)
+    is read through it.
 
     Parameters
     ----------
@@ -71,7 +75,8 @@ def env_flag(name: str) -> bool:
 def env_path(name: str) -> Path | None:
     """The directory or file named by environment variable ``name``, or ``None`` when unset.
 
-    Introduced in ``notebooks/00_setup.ipynb``. ``~`` is expanded; the path is not resolved
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the data layer and
+    :func:`helpers.plotting.figures_dir` do). ``~`` is expanded; the path is not resolved
     and need not exist.
 
     Parameters
@@ -82,6 +87,17 @@ def env_path(name: str) -> Path | None:
     Returns
     -------
     pathlib.Path or None
+        ``None`` when the variable is unset or blank.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"LIME_TUTORIAL_EXAMPLE": " ~/lime-data "}):
+    ...     env_path("LIME_TUTORIAL_EXAMPLE") == Path.home() / "lime-data"
+    True
+    >>> env_path("LIME_TUTORIAL_EXAMPLE") is None
+    True
     """
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser() if value else None
@@ -95,11 +111,26 @@ def sample_budget(full: int, quick: int) -> int:
 
     Parameters
     ----------
-    full, quick
-        The two sizes.
+    full
+        Samples for a normal run (``make run``, or a notebook opened by hand).
+    quick
+        Samples when :data:`QUICK_ENV` is on.
 
     Returns
     -------
     int
+        ``quick`` if ``LIME_TUTORIAL_QUICK`` is switched on (see :func:`env_flag`), else
+        ``full``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {QUICK_ENV: "1"}):
+    ...     sample_budget(1000, 300)
+    300
+    >>> with mock.patch.dict(os.environ, {QUICK_ENV: "0"}):
+    ...     sample_budget(1000, 300)
+    1000
     """
     return int(quick) if env_flag(QUICK_ENV) else int(full)
