@@ -1,7 +1,8 @@
 """Writing files safely: every file the project writes appears whole or not at all.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb`` (saving an explanation). Cache
-entries, explanations, figures and the Keras cache all go through :func:`atomic_path`.
+Belongs with ``notebooks/06_explaining_predictions.ipynb`` (saving an explanation), though no
+notebook imports it. Cache entries, explanations, figures and the Keras cache all go through
+:func:`atomic_path`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ __all__ = ["atomic_path"]
 def atomic_path(dest: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it replaces ``dest``, else vanishes.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:meth:`helpers.explanation.Explanation.save` does).
 
     Every file the project writes (cache entries, explanations, figures, the Keras cache) goes
     through here, so a failure never leaves a half-written file or damages an existing one.
@@ -27,6 +29,36 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     created with mode ``0o666`` less the user's umask, as any program's new files are
     (``tempfile.mkstemp`` would make every file ``0o600``); ``O_EXCL`` makes sure the random
     name is new.
+
+    Parameters
+    ----------
+    dest
+        The file to write. Its directory is created if needed.
+
+    Yields
+    ------
+    pathlib.Path
+        An empty temporary file in ``dest``'s directory, named ``.<stem>.<random>.part<suffix>``:
+        write to it inside the ``with`` block. When the block ends normally it is renamed to
+        ``dest`` (one atomic ``os.replace``); when the block raises it is deleted and the
+        exception goes on, leaving any earlier ``dest`` untouched.
+
+    Raises
+    ------
+    FileExistsError
+        If ten random temporary names in a row are already taken.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     dest = Path(folder) / "numbers.txt"
+    ...     with atomic_path(dest) as tmp:
+    ...         _ = tmp.write_text("1 2 3")
+    ...         print(dest.exists())
+    ...     print(dest.read_text(), [p.name for p in Path(folder).iterdir()])
+    False
+    1 2 3 ['numbers.txt']
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
