@@ -1,7 +1,7 @@
 """Pixels: converting decoded images to RGB ``uint8`` and resizing them.
 
-Introduced in ``notebooks/00_setup.ipynb``. Pure numpy (and PIL for resizing, imported when
-needed); the data layer and the input checks both use it.
+Introduced in ``notebooks/07_paper_figures.ipynb`` (:func:`resize_image`). Pure numpy (and
+PIL for resizing, imported when needed); the data layer and the input checks both use it.
 """
 
 from __future__ import annotations
@@ -14,17 +14,40 @@ __all__ = ["resize_image", "to_rgb_uint8"]
 def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
     """Convert a decoded image to ``(H, W, 3) uint8`` RGB.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``, where the named image loaders of
+    :mod:`helpers.data` (which call it) are introduced; no notebook calls it directly.
 
     - grayscale ``(H, W)`` or ``(H, W, 1)``: the channel is repeated three times;
     - RGBA ``(H, W, 4)``: composited over a uniform ``background`` (white by default) using the
       alpha channel; a fully opaque image is therefore returned unchanged minus its alpha;
     - ``uint16`` images are scaled to 0..255, booleans to 0/255.
 
+    Parameters
+    ----------
+    array
+        The decoded pixels: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``, of
+        dtype ``uint8``, ``uint16`` or ``bool``.
+    background
+        The gray level (0..255) that transparent pixels are composited over.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` ``uint8``. An RGB ``uint8`` input is returned as it is, not copied.
+
     Raises
     ------
     ValueError
-        For shapes that are not an image, or 2-channel (gray + alpha) data.
+        For shapes that are not an image, 2-channel (gray + alpha) data, or pixel types other
+        than ``uint8``, ``uint16`` and ``bool``.
+
+    Examples
+    --------
+    >>> to_rgb_uint8(np.array([[0, 255]], np.uint8)).tolist()
+    [[[0, 0, 0], [255, 255, 255]]]
+    >>> transparent_and_opaque_black = np.array([[[0, 0, 0, 0], [0, 0, 0, 255]]], np.uint8)
+    >>> to_rgb_uint8(transparent_and_opaque_black).tolist()
+    [[[255, 255, 255], [0, 0, 0]]]
     """
     a = np.asarray(array)
     if a.dtype == bool:
@@ -52,8 +75,30 @@ def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
 def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize an RGB ``uint8`` image to ``size = (height, width)`` with PIL's bilinear filter.
 
-    Introduced in ``notebooks/01_superpixels.ipynb``. The aspect ratio is not kept (as
+    Introduced in ``notebooks/07_paper_figures.ipynb``. The aspect ratio is not kept (as
     ``keras.utils.load_img(target_size=...)`` does not keep it): InceptionV3 sees 299 x 299.
+
+    Parameters
+    ----------
+    image
+        An image :func:`to_rgb_uint8` accepts (it is converted first).
+    size
+        ``(height, width)`` in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width, 3)`` ``uint8``.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not two positive integers.
+
+    Examples
+    --------
+    >>> resize_image(np.zeros((60, 80, 3), np.uint8), (299, 299)).shape
+    (299, 299, 3)
     """
     from PIL import Image
 
