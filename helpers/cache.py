@@ -1,9 +1,11 @@
 """Opt-in prediction cache: re-running an explanation skips the model entirely.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb``. Predictions are stored as
-``.npz`` (no pickle) under ``<data cache>/predictions/``, keyed by a SHA-256 of everything
-they depend on: the model's identity, the image, the segments, the masks, the fill and the
-batch size. Any change of any of these is a different key, so a stale entry is never read.
+Belongs with ``notebooks/06_explaining_predictions.ipynb``, whose :func:`explain` reads and
+writes it through :func:`helpers.prediction.predict_samples`; no notebook imports it.
+Predictions are stored as ``.npz`` (no pickle) under ``<data cache>/predictions/``, keyed by a
+SHA-256 of everything they depend on: the model's identity, the image, the segments, the 0/1
+samples, the fill (``hide_color``) and the batch size. Any change of any of these is a
+different key, so a stale entry is never read.
 
 Turn it on with ``explain(..., cache=True)`` or ``LIME_TUTORIAL_PREDICTION_CACHE=1``.
 """
@@ -29,7 +31,25 @@ __all__ = ["cache_enabled", "classifier_identity", "load", "prediction_key", "st
 def cache_enabled(argument: bool | None) -> bool:
     """``argument`` if given, else whether ``LIME_TUTORIAL_PREDICTION_CACHE`` is on.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    argument
+        The ``cache`` argument of :func:`helpers.explain.explain`: ``True`` or ``False``
+        decides, ``None`` leaves it to the environment variable.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {PREDICTION_CACHE_ENV: "yes"}):
+    ...     cache_enabled(None), cache_enabled(False)
+    (True, False)
     """
     if argument is not None:
         return bool(argument)
@@ -39,7 +59,29 @@ def cache_enabled(argument: bool | None) -> bool:
 def classifier_identity(classifier_fn: Callable[..., Any]) -> str | None:
     """The classifier's ``fingerprint`` (attribute or zero-argument method), else ``None``.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    classifier_fn
+        Any callable; every :class:`helpers.models.ImageClassifier` has a ``fingerprint``
+        method.
+
+    Returns
+    -------
+    str or None
+        The fingerprint as text; ``None`` means the model cannot be identified, so its
+        predictions are not cached.
+
+    Examples
+    --------
+    >>> def model(images):
+    ...     return images.mean(axis=(1, 2))
+    >>> classifier_identity(model) is None
+    True
+    >>> model.fingerprint = "mean-colour-v1"
+    >>> classifier_identity(model)
+    'mean-colour-v1'
     """
     fingerprint = getattr(classifier_fn, "fingerprint", None)
     if callable(fingerprint):
@@ -61,9 +103,37 @@ def prediction_key(
     hide_color: Any,
     batch_size: int,
 ) -> str:
-    """SHA-256 over model identity, image, segments, masks, fill and batch size.
+    """SHA-256 over model identity, image, segments, samples, fill and batch size.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    identity
+        The model's identity (:func:`classifier_identity`).
+    image, segments
+        The image explained and its superpixel labels.
+    masks
+        The ``(N, S)`` 0/1 samples whose perturbed images are predicted.
+    hide_color
+        The fill of hidden superpixels; it enters the key through its ``repr``.
+    batch_size
+        Images per model call (outputs may differ in the last bits between batch sizes).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits. Arrays count with their shape and dtype, so equal values in
+        another dtype give another key.
+
+    Examples
+    --------
+    >>> image = np.zeros((8, 8, 3), np.uint8)
+    >>> segments = np.repeat([[0, 0, 0, 0, 1, 1, 1, 1]], 8, axis=0)
+    >>> samples = np.array([[1, 1], [0, 1]], np.uint8)
+    >>> key = prediction_key("model-v1", image, segments, samples, None, 32)
+    >>> len(key), key == prediction_key("model-v1", image, segments, samples, 0, 32)
+    (64, False)
     """
     h = hashlib.sha256()
     h.update(
@@ -81,7 +151,32 @@ def _path(key: str) -> Path:
 def load(key: str) -> np.ndarray | None:
     """Cached predictions for ``key``, or ``None``. An unreadable entry is ignored (warned).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    key
+        A :func:`prediction_key`.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The predictions stored under ``key``, or ``None`` when there are none (or they cannot
+        be read).
+
+    Warns
+    -----
+    UserWarning
+        When the entry exists but is damaged or belongs to another key; it is not used.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with mock.patch.dict(os.environ, {"LIME_TUTORIAL_CACHE": folder}):
+    ...         print(load("0" * 64))
+    None
     """
     path = _path(key)
     if not path.is_file():
@@ -99,7 +194,29 @@ def load(key: str) -> np.ndarray | None:
 def store(key: str, predictions: np.ndarray) -> Path:
     """Write predictions atomically (a temporary file renamed into place).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    key
+        A :func:`prediction_key`; it names the file and is stored inside it.
+    predictions
+        The ``(N, K)`` model outputs to keep.
+
+    Returns
+    -------
+    pathlib.Path
+        The entry written, ``<cache dir>/predictions/<key>.npz``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with mock.patch.dict(os.environ, {"LIME_TUTORIAL_CACHE": folder}):
+    ...         path = store("0" * 64, np.eye(2))
+    ...         print(path.parent.name, path.suffix, load("0" * 64).tolist())
+    predictions .npz [[1.0, 0.0], [0.0, 1.0]]
     """
     path = _path(key)
     with atomic_path(path) as tmp:
