@@ -54,6 +54,12 @@ class DataFileError(RuntimeError):
     """A data file is missing, unreachable or fails its hash check.
 
     Introduced in ``notebooks/00_setup.ipynb``.
+
+    Parameters
+    ----------
+    message
+        What went wrong and how to fix it; :func:`fetch` names the file, the directory it
+        searched and the URL.
     """
 
 
@@ -61,7 +67,26 @@ class DataFileError(RuntimeError):
 class RegistryEntry:
     """One file of ``data/registry.toml``.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``, which reads the entries of :func:`registry`
+    without naming this class.
+
+    Attributes
+    ----------
+    path
+        Where the file lives, relative to the data directory, e.g. ``"images/dogs.png"``.
+    hash
+        ``"<algorithm>:<hex digest>"``: ``sha256`` for most files, Keras' own ``md5`` for the
+        files Keras verifies itself.
+    url
+        A commit-pinned public URL to download it from.
+    description
+        What the file is, in a sentence.
+    license
+        Its license and attribution.
+    keras_cache
+        ``True`` for files that :func:`install_keras_files` copies into the Keras cache.
+    optional
+        ``True`` for files the project can run without (``make data`` does not fetch them).
     """
 
     path: str
@@ -95,7 +120,19 @@ def _registry_file() -> Path:
 def registry() -> dict[str, RegistryEntry]:
     """Read ``data/registry.toml`` (once) and return its entries by relative path.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``. Inside an installed wheel the registry is
+    ``helpers/registry.toml``.
+
+    Returns
+    -------
+    dict of str to RegistryEntry
+        Every file of the registry, keyed by its relative path (the same dict on every call).
+
+    Examples
+    --------
+    >>> entry = registry()["images/dogs.png"]
+    >>> entry.algorithm, entry.optional
+    ('sha256', False)
     """
     with open(_registry_file(), "rb") as f:
         raw = tomllib.load(f)
@@ -119,7 +156,21 @@ def _entry(name: str) -> RegistryEntry:
 def data_dir() -> Path | None:
     """The offline data directory named by ``LIME_TUTORIAL_DATA``, or ``None`` when unset.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the environment report
+    prints it).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The absolute, resolved directory; it need not exist.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {DATA_ENV: "/srv/lime-data"}):
+    ...     print(data_dir())
+    /srv/lime-data
     """
     path = env_path(DATA_ENV)
     return None if path is None else path.resolve()
@@ -128,7 +179,21 @@ def data_dir() -> Path | None:
 def cache_dir() -> Path:
     """The download cache: ``LIME_TUTORIAL_CACHE`` or the OS cache dir for ``lime-tutorial``.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it. The prediction cache
+    (:mod:`helpers.cache`) lives in its ``predictions/`` folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory (created only when something is written into it).
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {DATA_CACHE_ENV: "/tmp/lime-cache"}):
+    ...     print(cache_dir())
+    /tmp/lime-cache
     """
     path = env_path(DATA_CACHE_ENV)
     if path is not None:
@@ -141,7 +206,29 @@ def cache_dir() -> Path:
 def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     """Hex digest of a file, read in 1 MiB chunks.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (:func:`fetch` and
+    :func:`data_status` check every file with it).
+
+    Parameters
+    ----------
+    path
+        The file.
+    algorithm
+        Any name :func:`hashlib.new` knows, e.g. ``"sha256"`` or ``"md5"``.
+
+    Returns
+    -------
+    str
+        The digest in lowercase hexadecimal.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "abc.txt"
+    ...     _ = path.write_bytes(b"abc")
+    ...     print(file_hash(path)[:16], file_hash(path, "md5")[:16])
+    ba7816bf8f01cfea 900150983cd24fb0
     """
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
@@ -195,6 +282,13 @@ def fetch(name: str, *, progress: bool = True) -> Path:
     DataFileError
         If a copy fails its hash check (it is never used), or if the file is in neither place
         and cannot be downloaded; the message names the file, the directory searched and the fix.
+    KeyError
+        If ``name`` is not in the registry (or a bare file name matches several entries).
+
+    Examples
+    --------
+    >>> fetch("dogs.png")  # doctest: +SKIP
+    PosixPath('/.../shared/data/images/dogs.png')
     """
     entry = _entry(name)
     local = _local_copy(entry)
@@ -231,7 +325,9 @@ def fetch(name: str, *, progress: bool = True) -> Path:
 def data_status() -> list[dict[str, object]]:
     """Where each registry file is and whether it verifies, without downloading anything.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``, whose :func:`helpers.environment.environment_report`
+    prints it; no notebook calls it directly. Every file found is hashed, so this takes a few
+    seconds when the large model files are present.
 
     Returns
     -------
@@ -267,7 +363,13 @@ def data_status() -> list[dict[str, object]]:
 def keras_home() -> Path:
     """The Keras cache: the one Keras uses if imported, else ``$KERAS_HOME`` or ~/.keras.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the environment report
+    prints it). Keras is not imported here.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory whose ``models/`` folder holds Keras' downloads.
     """
     if "keras" in sys.modules:
         from keras.src.backend import config as keras_config
@@ -286,12 +388,19 @@ def _atomic_copy(src: Path, dest: Path) -> None:
 def install_keras_files(*, download: bool = True) -> list[Path]:
     """Put Keras' files (class index, InceptionV3 weights) into the Keras cache.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (``make data`` and
+    :func:`helpers.models.load_inception_v3` do).
 
     Files present in ``LIME_TUTORIAL_DATA`` are verified and copied into
     ``<keras_home>/models/`` when the cache lacks them or holds a different file, so that Keras
     uses them without network. Required files missing there are fetched first when
     ``download`` is true; optional ones (the 92 MB weights) are left to Keras' own download.
+
+    Parameters
+    ----------
+    download
+        Fetch required files that ``LIME_TUTORIAL_DATA`` lacks (:func:`fetch`); ``False``
+        copies only what is already on disk.
 
     Returns
     -------
@@ -319,8 +428,10 @@ def install_keras_files(*, download: bool = True) -> list[Path]:
 def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
     """Load a registry image as an ``(H, W, 3) uint8`` RGB array.
 
-    Introduced in ``notebooks/00_setup.ipynb``. Grayscale images are repeated to three
-    channels; RGBA images (``dogs.png``) are composited over white (see :func:`to_rgb_uint8`).
+    Belongs with ``notebooks/00_setup.ipynb``; the notebooks call the named loaders
+    (:func:`tree_frog`, :func:`cat_mouse`, :func:`dogs`, :func:`figure4`) instead. Grayscale
+    images are repeated to three channels; RGBA images (``dogs.png``) are composited over white
+    (see :func:`to_rgb_uint8`).
 
     Parameters
     ----------
@@ -328,6 +439,21 @@ def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
         ``"images/cat_mouse.jpg"`` or just ``"cat_mouse.jpg"``.
     size
         ``(height, width)`` to resize to (:func:`resize_image`), e.g. ``(299, 299)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` ``uint8``: the file's own size, or ``size``.
+
+    Raises
+    ------
+    DataFileError, KeyError
+        As :func:`fetch`.
+
+    Examples
+    --------
+    >>> load_image("cat_mouse.jpg", size=(299, 299)).shape  # doctest: +SKIP
+    (299, 299, 3)
     """
     from PIL import Image
 
@@ -346,8 +472,18 @@ def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
 def tree_frog(size: tuple[int, int] | None = None) -> np.ndarray:
     """The red-eyed tree frog on a leaf (800 x 600, public domain), RGB ``uint8``.
 
-    Introduced in ``notebooks/01_superpixels.ipynb``. ``size=(height, width)`` resizes it,
-    e.g. to a model's ``input_size``.
+    Introduced in ``notebooks/00_setup.ipynb``.
+
+    Parameters
+    ----------
+    size
+        ``(height, width)`` to resize to, e.g. a model's ``input_size``; ``None`` keeps
+        800 x 600.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(600, 800, 3)`` ``uint8``, or ``size``.
 
     Examples
     --------
@@ -360,7 +496,22 @@ def tree_frog(size: tuple[int, int] | None = None) -> np.ndarray:
 def cat_mouse(size: tuple[int, int] | None = None) -> np.ndarray:
     """A black cat facing a mouse on grass (640 x 427): the image of lime's Keras tutorial.
 
-    Introduced in ``notebooks/01_superpixels.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``.
+
+    Parameters
+    ----------
+    size
+        ``(height, width)`` to resize to; ``None`` keeps 640 x 427.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(427, 640, 3)`` ``uint8``, or ``size``.
+
+    Examples
+    --------
+    >>> cat_mouse((299, 299)).shape  # doctest: +SKIP
+    (299, 299, 3)
     """
     return load_image("images/cat_mouse.jpg", size)
 
@@ -368,8 +519,23 @@ def cat_mouse(size: tuple[int, int] | None = None) -> np.ndarray:
 def dogs(size: tuple[int, int] | None = None) -> np.ndarray:
     """A Bernese mountain dog and a tabby cat (450 x 450, alpha composited over white).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``: the image of lime's own
-    image tutorials.
+    Introduced in ``notebooks/00_setup.ipynb``; ``notebooks/06_explaining_predictions.ipynb``
+    explains it, as lime's own image tutorials do.
+
+    Parameters
+    ----------
+    size
+        ``(height, width)`` to resize to; ``None`` keeps 450 x 450.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(450, 450, 3)`` ``uint8``, or ``size``.
+
+    Examples
+    --------
+    >>> dogs().shape  # doctest: +SKIP
+    (450, 450, 3)
     """
     return load_image("images/dogs.png", size)
 
@@ -379,6 +545,16 @@ def figure4() -> np.ndarray:
 
     Introduced in ``notebooks/07_paper_figures.ipynb``; :mod:`helpers.paper` reads its
     panels, and :func:`helpers.paper.figure4_input` crops the photo out of it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(315, 817, 3)`` ``uint8``.
+
+    Examples
+    --------
+    >>> figure4().shape  # doctest: +SKIP
+    (315, 817, 3)
     """
     return load_image("images/image_from_paper.png")
 
