@@ -26,7 +26,19 @@ def required_packages() -> list[str]:
     """Names of the runtime dependencies, read from the installed ``lime-tutorial`` metadata
     (that is, from ``pyproject.toml``), TensorFlow's variants left out.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (:func:`package_versions`
+    does).
+
+    Returns
+    -------
+    list of str
+        Distribution names in the order of ``pyproject.toml``, each once, without extras.
+
+    Examples
+    --------
+    >>> names = required_packages()
+    >>> "numpy" in names, any(name.startswith("tensorflow") for name in names)
+    (True, False)
     """
     names = []
     for requirement in metadata.requires("lime-tutorial") or []:
@@ -41,7 +53,20 @@ def required_packages() -> list[str]:
 def package_versions() -> dict[str, str | None]:
     """Installed version of Python, TensorFlow and each required package (``None``: missing).
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (:func:`environment_report`
+    prints it). TensorFlow is looked up as ``tensorflow-cpu``, then ``tensorflow``, without
+    importing it.
+
+    Returns
+    -------
+    dict of str to str or None
+        ``"python"``, ``"tensorflow"`` and then each name of :func:`required_packages`.
+
+    Examples
+    --------
+    >>> versions = package_versions()
+    >>> versions["python"] == platform.python_version(), list(versions)[:2]
+    (True, ['python', 'tensorflow'])
     """
     versions: dict[str, str | None] = {"python": platform.python_version()}
     tf = None
@@ -63,7 +88,20 @@ def package_versions() -> dict[str, str | None]:
 def weights_status() -> dict[str, object]:
     """Whether the real InceptionV3 weights are at hand, and which network ``"auto"`` gives.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``. Only looks for the file; nothing is loaded or
+    downloaded.
+
+    Returns
+    -------
+    dict
+        ``keras_cache`` and ``data_dir`` (bool: the weights file is in the Keras cache, in
+        ``LIME_TUTORIAL_DATA``), ``untrained_opt_in`` (``LIME_TUTORIAL_UNTRAINED`` is on) and
+        ``mode`` (a sentence saying what ``load_model("auto")`` will give).
+
+    Examples
+    --------
+    >>> sorted(weights_status())
+    ['data_dir', 'keras_cache', 'mode', 'untrained_opt_in']
     """
     fname = INCEPTION_WEIGHTS.rsplit("/", 1)[-1]
     in_cache = (keras_home() / "models" / fname).is_file()
@@ -87,7 +125,18 @@ def weights_status() -> dict[str, object]:
 def environment_report() -> tuple[str, list[str]]:
     """A printable report and the list of problems, each with what to do about it.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``. The report lists the versions
+    (:func:`package_versions`), every data file and whether it verifies
+    (:func:`helpers.data.data_status`, which hashes the files: a few seconds) and the weights
+    (:func:`weights_status`). Nothing is downloaded.
+
+    Returns
+    -------
+    report, problems
+        The report as one string, and one sentence per problem (a missing package, a file
+        that fails its hash check, a required file not on disk while ``LIME_TUTORIAL_DATA``
+        is unset), each ending with the fix; an empty list when all is well. Optional files
+        do not count as problems.
     """
     lines, problems = [f"Python {sys.version.split()[0]} on {platform.platform()}"], []
     for name, version in package_versions().items():
