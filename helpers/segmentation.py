@@ -1,7 +1,7 @@
 """Step 1 of LIME: superpixels, the interpretable representation.
 
 Introduced in ``notebooks/01_superpixels.ipynb``. Every method returns labels exactly
-``0..S-1`` (see :func:`relabel`), so superpixel ``j`` is column ``j`` of the masks.
+``0..S-1`` (see :func:`relabel`), so superpixel ``j`` is column ``j`` of the 0/1 samples.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def relabel(segments: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(H, W)`` int64 labels ``0..S-1``.
 
+    Raises
+    ------
+    TypeError
+        If the labels are not integers.
+
     Examples
     --------
     >>> relabel(np.array([[1, 1, 7], [3, 3, 7]])).tolist()
@@ -61,7 +66,18 @@ def relabel(segments: np.ndarray) -> np.ndarray:
 def num_superpixels(segments: np.ndarray) -> int:
     """The number of superpixels S of contiguous labels ``0..S-1`` (see :func:`relabel`).
 
-    Introduced in ``notebooks/01_superpixels.ipynb``.
+    Introduced in ``notebooks/02_perturbation.ipynb``. The labels are not checked: for labels
+    with gaps this is the largest label plus one, not the number of labels.
+
+    Parameters
+    ----------
+    segments
+        ``(H, W)`` labels ``0..S-1``, as every function of this module returns them.
+
+    Returns
+    -------
+    int
+        S, the number of columns of the 0/1 samples.
 
     Examples
     --------
@@ -74,8 +90,34 @@ def num_superpixels(segments: np.ndarray) -> int:
 def grid_segments(shape: tuple[int, int], n_rows: int = 8, n_cols: int | None = None) -> np.ndarray:
     """A regular grid of ``n_rows x n_cols`` cells over an image of ``shape`` (H, W).
 
-    Introduced in ``notebooks/01_superpixels.ipynb``. Cells are numbered row by row; cell
-    borders are at ``round(k * H / n_rows)``, so cell sizes differ by at most one pixel.
+    Belongs with ``notebooks/01_superpixels.ipynb``, which reaches it as
+    ``segment(image, "grid")``; no notebook calls it directly. Cells are numbered row by row;
+    row ``r`` holds the pixel rows ``i`` with ``i * n_rows // H == r`` (columns likewise), so
+    cell sizes differ by at most one pixel.
+
+    Parameters
+    ----------
+    shape
+        The image's ``(H, W)`` (a longer shape such as ``image.shape`` works too).
+    n_rows
+        Cells down the image.
+    n_cols
+        Cells across; ``None`` means ``n_rows``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` int64 labels ``0..n_rows * n_cols - 1``.
+
+    Raises
+    ------
+    ValueError
+        If the grid has fewer than 2 cells or more rows (columns) than the image has pixels.
+
+    Examples
+    --------
+    >>> grid_segments((4, 6), n_rows=2, n_cols=3).tolist()
+    [[0, 0, 1, 1, 2, 2], [0, 0, 1, 1, 2, 2], [3, 3, 4, 4, 5, 5], [3, 3, 4, 4, 5, 5]]
     """
     n_cols = n_rows if n_cols is None else n_cols
     height, width = int(shape[0]), int(shape[1])
@@ -120,6 +162,19 @@ def segment(
     -------
     numpy.ndarray
         ``(H, W)`` int64 labels exactly ``0..S-1``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, or an image that :func:`helpers.validation.check_image`
+        refuses (which may also raise ``TypeError``).
+
+    Examples
+    --------
+    >>> image = np.zeros((32, 48, 3), np.uint8)
+    >>> labels = segment(image, "grid", n_rows=4, n_cols=6)
+    >>> labels.shape, num_superpixels(labels)
+    ((32, 48), 24)
     """
     from skimage import segmentation as sk
 
