@@ -41,6 +41,37 @@ def test_01_segment_counts(images, name, method):
     assert num_superpixels(s) == EXPECTED_COUNTS[(name, method)]
 
 
+def test_01_felzenszwalb_against_quickshift(images):
+    # "3.2 times as many on the frog but 4.3 times as many on the cat"; tiny superpixels.
+    ratio = {
+        name: EXPECTED_COUNTS[(name, "felzenszwalb")] / EXPECTED_COUNTS[(name, "quickshift")]
+        for name in ("frog", "cat")
+    }
+    assert round(ratio["frog"], 1) == 3.2 and round(ratio["cat"], 1) == 4.3
+    area = {
+        method: np.median(np.bincount(segmentation.segment(images["frog"], method).ravel()))
+        for method in ("quickshift", "felzenszwalb")
+    }
+    assert area == {"quickshift": 1324, "felzenszwalb": 141}
+
+
+# 01_superpixels, exercise 2: quickshift's max_dist and kernel_size on the frog.
+@pytest.mark.parametrize(
+    ("param", "value", "count"),
+    [
+        ("max_dist", 5, 217),
+        ("max_dist", 20, 61),
+        ("max_dist", 200, 57),
+        ("kernel_size", 2, 209),
+        ("kernel_size", 4, 57),
+        ("kernel_size", 8, 12),
+    ],
+)
+def test_01_exercise_quickshift_parameters(images, param, value, count):
+    s = segmentation.segment(images["frog"], random_state=0, **{param: value})
+    assert num_superpixels(s) == count
+
+
 def test_01_model_input_segments_differently(images):
     frog = images["frog"]
     on_input = segmentation.relabel(
