@@ -54,6 +54,15 @@ def draw_samples(
 
     Parameters
     ----------
+    num_samples
+        N, the number of rows (row 0 included).
+    num_superpixels
+        S, the number of columns (:func:`helpers.segmentation.num_superpixels`).
+    random_state
+        Seed or Generator (:func:`helpers.validation.check_random_state`); ``None`` draws a
+        fresh seed.
+    keep_original
+        Make row 0 all ones, the original image, as lime does.
     design
         ``"bernoulli"`` (lime's: independent fair coins, the default);
         ``"antithetic"``: half the rows are Bernoulli, the other half their complements
@@ -71,6 +80,20 @@ def draw_samples(
     numpy.ndarray
         ``(num_samples, num_superpixels)`` uint8 array of 0/1. Row 0 is all ones (the original
         image) when ``keep_original``, as in lime.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``design``, or a size below 1.
+
+    Examples
+    --------
+    >>> z = draw_samples(6, 4, random_state=0)
+    >>> z.shape, z.dtype, z[0].tolist()
+    ((6, 4), dtype('uint8'), [1, 1, 1, 1])
+    >>> a = draw_samples(6, 4, random_state=0, design="antithetic")
+    >>> bool((a[0::2] + a[1::2] == 1).all())  # each odd row complements the row before it
+    True
     """
     rng, _ = check_random_state(random_state)
     n, S = int(num_samples), int(num_superpixels)
@@ -128,17 +151,39 @@ def hidden_image(
 
     Parameters
     ----------
+    image
+        ``(H, W, C)`` the image explained.
+    segments
+        ``(H, W)`` integer superpixel labels (made contiguous here when ``hide_color`` is
+        ``None``).
     hide_color
         ``None``: every superpixel gets its own mean colour (lime's default; for uint8 images
         the mean is truncated to an integer, exactly as lime's assignment does);
         a number or an RGB triple: that constant colour (e.g. ``0`` black, ``(128,)*3`` gray,
         in the image's own scale); ``"blur"``: the image blurred by a Gaussian of
         ``blur_sigma`` pixels.
+    blur_sigma
+        Standard deviation, in pixels, of the blur (``hide_color="blur"`` only).
 
     Returns
     -------
     numpy.ndarray
         Same shape and dtype as ``image``.
+
+    Raises
+    ------
+    ValueError
+        For a string other than ``"blur"``, or a colour that is not one finite number or one
+        per channel.
+
+    Examples
+    --------
+    >>> image = np.array([[[0, 0, 0], [10, 20, 30], [100, 100, 100], [200, 200, 200]]], np.uint8)
+    >>> segments = np.array([[0, 0, 1, 1]])
+    >>> hidden_image(image, segments)[0].tolist()  # each superpixel's mean colour
+    [[5, 10, 15], [5, 10, 15], [150, 150, 150], [150, 150, 150]]
+    >>> hidden_image(image, segments, (0, 0, 255))[0, 0].tolist()
+    [0, 0, 255]
     """
     image = np.ascontiguousarray(image)  # so that the reshaped views below write into ``hidden``
     if hide_color is None:
@@ -218,6 +263,41 @@ def perturb(
     ``hide_color``. Segments with other labels are made contiguous first (:func:`relabel`), so
     column ``j`` of ``samples`` is the ``j``-th smallest label. ``hidden`` (the hidden image,
     :func:`hidden_image`) may be passed to skip computing it from ``hide_color``.
+
+    Parameters
+    ----------
+    image
+        ``(H, W, C)`` the image explained.
+    segments
+        ``(H, W)`` integer superpixel labels.
+    samples
+        ``(N, S)`` 0/1 rows, ``N >= 1``: 1 keeps a superpixel, 0 hides it.
+    hide_color
+        What hidden superpixels become (see :func:`hidden_image`); ignored when ``hidden``
+        is given.
+    hidden
+        The hidden image itself, ``(H, W, C)`` like ``image``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, H, W, C)``, the dtype of ``image``. For large ``N`` use
+        :func:`perturb_batches`, which holds one batch at a time.
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` is not ``(N, S)`` 0/1 for the ``S`` superpixels of ``segments``.
+
+    Examples
+    --------
+    >>> image = np.array([[[0, 0, 0], [10, 20, 30], [100, 100, 100], [200, 200, 200]]], np.uint8)
+    >>> segments = np.array([[0, 0, 1, 1]])
+    >>> images = perturb(image, segments, np.array([[1, 0], [0, 1]]))
+    >>> images.shape
+    (2, 1, 4, 3)
+    >>> images[0, 0].tolist()  # superpixel 1 hidden: its mean colour
+    [[0, 0, 0], [10, 20, 30], [150, 150, 150], [150, 150, 150]]
     """
     image = np.asarray(image)
     labels = relabel(segments)
@@ -239,6 +319,32 @@ def perturb_batches(
 
     Introduced in ``notebooks/02_perturbation.ipynb``. Memory is bounded by one batch
     (``batch_size * H * W * C`` values), whatever the number of samples.
+
+    Parameters
+    ----------
+    image, segments, samples, hide_color
+        As for :func:`perturb`.
+    batch_size
+        Images per batch; the last batch may be smaller.
+
+    Yields
+    ------
+    numpy.ndarray
+        ``(B, H, W, C)`` perturbed images, the rows of ``samples`` in order; equal, batch
+        for batch, to :func:`perturb` of the same rows.
+
+    Raises
+    ------
+    ValueError
+        For a ``batch_size`` that is not a positive integer, or ``samples`` as for
+        :func:`perturb` (checked at the first ``next``).
+
+    Examples
+    --------
+    >>> image = np.zeros((1, 4, 3), np.uint8)
+    >>> segments = np.array([[0, 0, 1, 1]])
+    >>> [b.shape for b in perturb_batches(image, segments, np.ones((5, 2)), batch_size=2)]
+    [(2, 1, 4, 3), (2, 1, 4, 3), (1, 1, 4, 3)]
     """
     batch_size = check_batch_size(batch_size)
     image = np.asarray(image)
