@@ -98,3 +98,20 @@ def test_02_fills_change_the_image_by_known_amounts(images):
         for name, hide in {"mean": None, "gray": 128, "black": 0}.items()
     }
     assert change["mean"] < change["gray"] < change["black"]
+
+
+def test_02_blur_changes_the_image_least_and_the_stated_amounts(images):
+    frog = images["frog"]
+    segments = segmentation.segment(frog, random_state=0)
+    change = {
+        name: np.abs(perturbation.hidden_image(frog, segments, hide).astype(int) - frog).mean()
+        for name, hide in {"blur": "blur", "mean": None, "gray": 128, "black": 0}.items()
+    }
+    assert change["blur"] < change["mean"]
+    rounded = {name: round(float(value), 1) for name, value in change.items()}
+    assert rounded == {"blur": 12.3, "mean": 20.4, "gray": 61.7, "black": 80.1}
+
+
+def test_02_exercise_distinct_masks_and_birthday_bound():
+    assert f"{2.0**57:.1e}" == "1.4e+17"
+    assert f"{1000**2 / 2.0**58:.1e}" == "3.5e-12"
