@@ -42,6 +42,24 @@ def cosine_distance(samples: np.ndarray, reference: np.ndarray | None = None) ->
     Introduced in ``notebooks/04_kernel_weighting.ipynb``. As lime, on the binary vectors:
     ``1 - z.r / (|z| |r|)``; for the all-ones reference this is ``1 - sqrt(k / S)`` with ``k``
     superpixels kept. An all-zero row has distance 1 (scikit-learn's convention).
+
+    Parameters
+    ----------
+    samples
+        ``(N, S)`` 0/1 rows.
+    reference
+        ``(S,)`` the point distances are measured from; ``None`` is the original, all ones.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` float64 distances in [0, 2] (in [0, 1] for 0/1 rows).
+
+    Examples
+    --------
+    >>> z = np.array([[1, 1, 1, 1], [1, 0, 0, 0], [0, 0, 0, 0]])
+    >>> np.round(cosine_distance(z), 4).tolist()
+    [0.0, 0.5, 1.0]
     """
     z = np.asarray(samples, dtype=np.float64)
     r = np.ones(z.shape[1]) if reference is None else np.asarray(reference, dtype=np.float64)
@@ -59,10 +77,25 @@ def exponential_kernel(
 
     Parameters
     ----------
+    distances
+        Distances ``d`` of any shape, e.g. ``(N,)`` from :func:`sample_distances`.
+    kernel_width
+        ``w``, a positive number; lime's default is 0.25 for its cosine distance.
     kernel
         ``"lime"``: ``sqrt(exp(-d**2 / w**2))`` (lime's code); ``"paper"``:
         ``exp(-d**2 / w**2)`` (the paper's pi_x). lime's equals the paper's at width
         ``sqrt(2) * w``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 weights in (0, 1], the shape of ``distances``.
+
+    Raises
+    ------
+    ValueError
+        If ``kernel_width`` is not a positive finite number (booleans included), or
+        ``kernel`` is unknown.
 
     Examples
     --------
@@ -90,8 +123,26 @@ def exponential_kernel(
 def pixel_l2_distance(image: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
     """The paper's distance for images: L2 norm of the pixel difference, per perturbed image.
 
-    Introduced in ``notebooks/04_kernel_weighting.ipynb``. ``image`` is ``(H, W, C)``,
-    ``perturbed`` is ``(N, H, W, C)``; pixels are compared in float64 on their own scale.
+    Introduced in ``notebooks/04_kernel_weighting.ipynb``. Pixels are compared in float64 on
+    their own scale (0..255 for ``uint8``).
+
+    Parameters
+    ----------
+    image
+        ``(H, W, C)`` the original.
+    perturbed
+        ``(N, H, W, C)`` perturbed images of it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` float64 distances, not normalised (see :func:`relative_pixel_l2`).
+
+    Examples
+    --------
+    >>> image = np.zeros((2, 2, 3))
+    >>> pixel_l2_distance(image, np.stack([image, image + 1])).tolist()  # sqrt(12 * 1**2)
+    [0.0, 3.4641016151377544]
     """
     diff = np.asarray(perturbed, dtype=np.float64) - np.asarray(image, dtype=np.float64)[None]
     return np.sqrt((diff.reshape(len(diff), -1) ** 2).sum(axis=1))
@@ -100,7 +151,23 @@ def pixel_l2_distance(image: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
 def hidden_fraction(samples: np.ndarray) -> np.ndarray:
     """The fraction of superpixels each sample hides, ``1 - k / S`` (the MATLAB distance).
 
-    Introduced in ``notebooks/04_kernel_weighting.ipynb``.
+    Belongs with ``notebooks/04_kernel_weighting.ipynb``; no notebook calls it (the
+    ``"matlab"`` recipe uses it through :func:`sample_distances`).
+
+    Parameters
+    ----------
+    samples
+        ``(N, S)`` 0/1 rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` float64 in [0, 1].
+
+    Examples
+    --------
+    >>> hidden_fraction(np.array([[1, 1, 1, 1], [1, 0, 0, 0]])).tolist()
+    [0.0, 0.75]
     """
     z = np.asarray(samples, dtype=np.float64)
     return 1.0 - z.mean(axis=1)
@@ -111,13 +178,40 @@ def relative_pixel_l2(
 ) -> np.ndarray:
     """The paper's pixel L2 distance of each sample's image, relative to hiding everything.
 
-    Introduced in ``notebooks/04_kernel_weighting.ipynb``. A hidden superpixel ``j`` changes
-    its pixels from ``image`` to ``hidden`` (the hidden image,
-    :func:`helpers.perturbation.hidden_image`), so the squared L2 distance is the sum, over
-    hidden superpixels, of ``c_j = sum over j's pixels of |image - hidden|**2``: computed from
-    the samples without building any image. Divided by the distance with every superpixel
-    hidden (0 when that is 0). Equals :func:`pixel_l2_distance` of the perturbed images over
-    that maximum.
+    Belongs with ``notebooks/04_kernel_weighting.ipynb``, which computes the same numbers with
+    :func:`pixel_l2_distance`; no notebook calls it (the ``"paper"`` recipe does, through
+    :func:`sample_distances`).
+
+    A hidden superpixel ``j`` changes its pixels from ``image`` to ``hidden`` (the hidden
+    image, :func:`helpers.perturbation.hidden_image`), so the squared L2 distance is the sum,
+    over hidden superpixels, of ``c_j = sum over j's pixels of |image - hidden|**2``: computed
+    from the samples without building any image. Divided by the distance with every
+    superpixel hidden (0 when that is 0). Equals :func:`pixel_l2_distance` of the perturbed
+    images over that maximum.
+
+    Parameters
+    ----------
+    image
+        ``(H, W, C)`` the original.
+    hidden
+        ``(H, W, C)`` its hidden image.
+    segments
+        ``(H, W)`` labels ``0..S-1``.
+    samples
+        ``(N, S)`` 0/1 rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` float64 in [0, 1]: 0 for the original, 1 with every superpixel hidden.
+
+    Examples
+    --------
+    >>> image = np.full((1, 4, 3), 100, np.uint8)
+    >>> segments = np.array([[0, 0, 1, 1]])
+    >>> z = np.array([[1, 1], [1, 0], [0, 0]])
+    >>> np.round(relative_pixel_l2(image, np.zeros_like(image), segments, z), 4).tolist()
+    [0.0, 0.7071, 1.0]
     """
     diff = np.asarray(image, dtype=np.float64) - np.asarray(hidden, dtype=np.float64)
     labels = np.asarray(segments).ravel()
@@ -139,8 +233,29 @@ def sample_distances(
 ) -> np.ndarray:
     """Distance of each sample to the original, by name (see :data:`DISTANCES`).
 
-    Introduced in ``notebooks/04_kernel_weighting.ipynb``. ``"pixel_l2"`` needs the
-    ``image``, its ``hidden`` image and ``segments`` labelled ``0..S-1``.
+    Belongs with ``notebooks/04_kernel_weighting.ipynb``; no notebook calls it
+    (:func:`helpers.explain.sample_weights` does). ``"pixel_l2"`` needs the ``image``, its
+    ``hidden`` image and ``segments`` labelled ``0..S-1``.
+
+    Parameters
+    ----------
+    samples
+        ``(N, S)`` 0/1 rows.
+    distance
+        ``"cosine"`` (:func:`cosine_distance`), ``"hidden_fraction"``
+        (:func:`hidden_fraction`) or ``"pixel_l2"`` (:func:`relative_pixel_l2`).
+    image, hidden, segments
+        For ``"pixel_l2"`` only.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` float64 distances, 0 for the original.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``distance``, or ``"pixel_l2"`` without its three arrays.
 
     Examples
     --------
