@@ -1,4 +1,4 @@
-"""Step 4 of LIME: fit a weighted linear model on (mask, prediction) pairs.
+"""Step 4 of LIME: fit a weighted linear model on (sample, prediction) pairs.
 
 Introduced in ``notebooks/05_surrogate_fitting.ipynb``. Every method fits an intercept and
 solves weighted (ridge-)regression in closed form on weight-centred data, which is what
@@ -41,7 +41,23 @@ SURROGATES = ("ridge", "lasso_path", "k_lasso", "forward_selection", "ols")
 class SurrogateFit:
     """Result of :func:`fit_surrogate` for one label.
 
-    Introduced in ``notebooks/05_surrogate_fitting.ipynb``.
+    Belongs with ``notebooks/05_surrogate_fitting.ipynb``, which reads the fields of the fits
+    it makes without naming the class. An explanation keeps one per label
+    (:attr:`helpers.explanation.Explanation.fits`).
+
+    Attributes
+    ----------
+    coef
+        ``(S,)`` weight per superpixel, 0 for the superpixels the model does not use.
+    intercept
+        The surrogate's value with every superpixel hidden.
+    score
+        Weighted R² on the fitting samples (as lime reports it).
+    local_pred
+        The surrogate's prediction at the original (all superpixels on, row 0).
+    selected
+        int64 indices of the superpixels the model uses (all of them for ``"ridge"``
+        without ``num_features``).
     """
 
     coef: np.ndarray  #: (S,) weight per superpixel, 0 for unselected ones
@@ -56,12 +72,18 @@ def weighted_ridge(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted ridge with intercept in closed form, for one or several targets.
 
-    Introduced in ``notebooks/05_surrogate_fitting.ipynb``.
+    Belongs with ``notebooks/05_surrogate_fitting.ipynb``; no notebook calls it
+    (:func:`fit_surrogate` and :func:`helpers.metrics.kernel_shap` do). The intercept is not
+    penalised.
 
     Parameters
     ----------
     X
-        ``(N, p)`` design; ``y``: ``(N,)`` or ``(N, T)`` targets; ``w``: ``(N,)`` weights.
+        ``(N, p)`` design, e.g. 0/1 samples.
+    y
+        ``(N,)`` or ``(N, T)`` targets.
+    w
+        ``(N,)`` non-negative sample weights, not all zero.
     alpha
         Penalty; ``0`` gives weighted least squares (solved with ``lstsq``, minimum norm).
 
@@ -69,6 +91,13 @@ def weighted_ridge(
     -------
     coef, intercept
         ``(p,)`` and scalar for 1-D ``y``; ``(p, T)`` and ``(T,)`` otherwise.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> coef, intercept = weighted_ridge(X, 2 * X[:, 0] + 1, np.ones(4), alpha=0.0)
+    >>> coef.round(6).tolist(), round(float(intercept), 6)
+    ([2.0], 1.0)
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -93,8 +122,29 @@ def weighted_ridge(
 def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
     """Weighted coefficient of determination (scikit-learn's ``r2_score`` with weights).
 
-    Introduced in ``notebooks/05_surrogate_fitting.ipynb``. A constant target gives 1.0 when
-    it is predicted exactly and 0.0 otherwise, as scikit-learn does.
+    Belongs with ``notebooks/05_surrogate_fitting.ipynb``, whose fits report it as ``score``;
+    no notebook calls it. A constant target gives 1.0 when it is predicted exactly and 0.0
+    otherwise, as scikit-learn does.
+
+    Parameters
+    ----------
+    y
+        ``(N,)`` the targets.
+    pred
+        ``(N,)`` the predictions.
+    w
+        ``(N,)`` sample weights.
+
+    Returns
+    -------
+    float
+        1 for a perfect fit, 0 for no better than the weighted mean, negative for worse.
+
+    Examples
+    --------
+    >>> y = np.array([0.0, 1.0, 2.0])
+    >>> weighted_r2(y, y, np.ones(3)), weighted_r2(y, np.ones(3), np.ones(3))
+    (1.0, 0.0)
     """
     y = np.asarray(y, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
@@ -178,6 +228,24 @@ def fit_surrogate(
     SurrogateFit
         ``coef`` ``(S,)`` with zeros for unselected superpixels, ``intercept``, ``score``
         (weighted R² on these samples) and ``local_pred`` (prediction at row 0).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, mismatched shapes, weights that are negative, not finite
+        or all zero, or ``num_features < 1``.
+
+    Examples
+    --------
+    Every sample of 3 superpixels, original first, and a target linear in them:
+
+    >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+    >>> y = 0.5 * z[:, 0] - 0.25 * z[:, 2] + 0.1
+    >>> fit = fit_surrogate(z, y, np.ones(8), method="ols")
+    >>> (fit.coef.round(6) + 0.0).tolist(), round(fit.intercept, 6), round(fit.score, 6)
+    ([0.5, 0.0, -0.25], 0.1, 1.0)
+    >>> fit_surrogate(z, y, np.ones(8), method="k_lasso", num_features=2).selected.tolist()
+    [0, 2]
     """
     X = np.asarray(masks, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
