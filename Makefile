@@ -24,7 +24,7 @@ ifneq ($(strip $(KERAS_HOME)),)
 export KERAS_HOME := $(abspath $(KERAS_HOME))
 endif
 
-.PHONY: help setup data run test lint bench explore clean
+.PHONY: help setup data run test lint bench explore assignments clean
 
 help:
 	@echo "make run    - set up .venv, fetch data, execute the notebooks into $(BUILD)/"
@@ -32,6 +32,7 @@ help:
 	@echo "make lint   - ruff over the package, tests, benchmarks and notebooks"
 	@echo "make bench  - performance benchmarks (see benchmarks/README.md)"
 	@echo "make explore - serve the LIME explorer with Voila on 127.0.0.1 (EXPLORE_PORT=$(EXPLORE_PORT))"
+	@echo "make assignments - student versions and answer keys of the notebooks (nbgrader), see TEACHING.md"
 
 # (Re)install whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -65,6 +66,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_explain.py
+
+# Graded assignments (TEACHING.md): student versions in build/assignments/student, answer keys
+# in build/assignments/answer_key, an nbgrader course directory in build/assignments/course.
+assignments: setup
+	$(BIN)/python scripts/assignments.py --out $(BUILD)/assignments
 
 # The LIME explorer (apps/explorer.ipynb) served alone by Voila on 127.0.0.1; prints the URL.
 # A taken port is an error: choose another with `make explore EXPLORE_PORT=8877`.
