@@ -161,7 +161,7 @@ def _main(argv: list[str] | None = None) -> int:
         print(markdown_table(exercise_table(notebooks)))
         return 0
     made = generate(args.out, notebooks)
-    for name, path in made.items():
+    for path in made.values():
         print(f"student version  {path}")
     print(f"answer keys      {args.out / 'answer_key'}")
     print(f"{len(made)} assignments; see TEACHING.md for releasing, collecting and grading them.")
