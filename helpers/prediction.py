@@ -1,9 +1,11 @@
 """Step 3 of LIME: the model's predictions on every perturbed image, in batches.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb``. Perturbed images are built one
-batch at a time (:func:`helpers.perturbation.perturb_batches`) in a worker thread while the
-model runs on the previous batch, every output is validated, and predictions can be cached
-across runs (:mod:`helpers.cache`).
+Belongs with ``notebooks/06_explaining_predictions.ipynb``, whose :func:`explain` calls it;
+no notebook imports it (``notebooks/03_inception_predictions.ipynb`` calls the model on
+perturbed images by hand). Perturbed images are built one batch at a time
+(:func:`helpers.perturbation.perturb_batches`) in a worker thread while the model runs on the
+previous batch, every output is validated, and predictions can be cached across runs
+(:mod:`helpers.cache`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def predict_samples(
 ) -> np.ndarray:
     """The classifier's output on every perturbed image, streamed batch by batch.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The next batch is perturbed
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` and :mod:`helpers.metrics` do). The next batch is perturbed
     while the model works on the current one. With ``cache`` (or
     ``LIME_TUTORIAL_PREDICTION_CACHE=1``) and a classifier that has a ``fingerprint`` (every
     :class:`helpers.models.ImageClassifier` has one), predictions are reused across runs.
@@ -78,6 +81,32 @@ def predict_samples(
     -------
     numpy.ndarray
         ``(N, K)`` float64 predictions; only the samples and this array grow with ``N``.
+
+    Raises
+    ------
+    ValueError
+        If a batch's output is not ``(B, K)`` finite numbers with the same ``K`` throughout
+        (:func:`helpers.validation.check_predictions`), or ``cache=True`` for a classifier
+        without a ``fingerprint``.
+
+    Warns
+    -----
+    UserWarning
+        When ``LIME_TUTORIAL_PREDICTION_CACHE`` asks for the cache but the classifier has no
+        ``fingerprint``: the predictions are made, not cached.
+
+    Examples
+    --------
+    >>> image = np.full((8, 8, 3), 255, np.uint8)
+    >>> segments = np.repeat([[0, 0, 0, 0, 1, 1, 1, 1]], 8, axis=0)
+    >>> def brightness(images):
+    ...     b = images.mean(axis=(1, 2, 3)) / 255
+    ...     return np.stack([1 - b, b], axis=1)
+    >>> samples = np.array([[1, 1], [1, 0], [0, 0]])
+    >>> p = predict_samples(image, segments, samples, brightness, hide_color=0, progress=False,
+    ...                     cache=False)
+    >>> p[:, 1].tolist()
+    [1.0, 0.5, 0.0]
     """
     segments = relabel(segments)
     batch_size = check_batch_size(batch_size)
