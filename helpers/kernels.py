@@ -1,4 +1,4 @@
-"""Step 3 of LIME: how close each perturbed sample is to the original, and its weight.
+"""Step 4 of LIME: how close each perturbed sample is to the original, and its weight.
 
 Introduced in ``notebooks/04_kernel_weighting.ipynb``.
 

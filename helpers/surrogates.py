@@ -1,4 +1,4 @@
-"""Step 4 of LIME: fit a weighted linear model on (sample, prediction) pairs.
+"""Step 5 of LIME: fit a weighted linear model on (sample, prediction) pairs.
 
 Introduced in ``notebooks/05_surrogate_fitting.ipynb``. Every method fits an intercept and
 solves weighted (ridge-)regression in closed form on weight-centred data, which is what
