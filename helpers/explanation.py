@@ -55,6 +55,23 @@ class Explanation:
     params
         Every setting used (seed, recipe, design, hide_color, distance, kernel, width,
         surrogate...), JSON-compatible, so that the explanation can be repeated.
+
+    Examples
+    --------
+    Three superpixels (stripes of a 6 x 6 image), all 8 samples, and a model whose score for
+    label 1 is ``0.5 z_0 + 0.25 z_2``:
+
+    >>> from helpers.explain import fit_explanation
+    >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+    >>> scores = np.stack([1 - z @ [0.5, 0.0, 0.25], z @ [0.5, 0.0, 0.25]], axis=1)
+    >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+    >>> e = fit_explanation(np.zeros((6, 6, 3), np.uint8), segments, z, scores, labels=[1])
+    >>> [(j, round(w, 3)) for j, w in e.as_list(1)]  # lime's ridge shrinks the weights
+    [(0, 0.216), (2, 0.09), (1, -0.035)]
+    >>> e.mask(1, num_features=1)[0].tolist()
+    [1, 1, 0, 0, 0, 0]
+    >>> e.heatmap(1)[0].round(3).tolist()
+    [0.216, 0.216, -0.035, -0.035, 0.09, 0.09]
     """
 
     image: np.ndarray
@@ -99,6 +116,21 @@ class Explanation:
         """``(superpixel, weight)`` pairs, largest ``|weight|`` first (lime's ``local_exp``).
 
         Only superpixels the surrogate used are listed (all of them for ``"ridge"``).
+
+        Parameters
+        ----------
+        label
+            One of :attr:`labels`.
+
+        Returns
+        -------
+        list of (int, float)
+            Ties keep the order of the superpixels.
+
+        Raises
+        ------
+        KeyError
+            If ``label`` was not explained.
         """
         fit = self.fits[self._check_label(label)]
         coef = fit.coef
@@ -110,9 +142,25 @@ class Explanation:
     ) -> np.ndarray:
         """``(H, W)`` float map: each pixel carries its superpixel's weight for ``label``.
 
-        ``positive_only`` keeps only positive weights (others 0); ``smooth_sigma > 0`` then
-        blurs the map with a Gaussian of that many pixels, as the MATLAB write-up's heatmap
-        does (lime and the paper do not smooth).
+        Parameters
+        ----------
+        label
+            One of :attr:`labels`.
+        positive_only
+            Keep only positive weights (the others become 0).
+        smooth_sigma
+            When positive, blur the map with a Gaussian of that many pixels, as the MATLAB
+            write-up's heatmap does (lime and the paper do not smooth).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(H, W)`` float64, e.g. for :func:`helpers.plotting.weight_map`.
+
+        Raises
+        ------
+        KeyError
+            If ``label`` was not explained.
         """
         label = self._check_label(label)
         coef = self.coef[label]
@@ -147,6 +195,32 @@ class Explanation:
 
         Same selection as lime's ``get_image_and_mask``: the ``num_features`` largest
         ``|weight|``, restricted to positive (or negative) weights above ``min_weight``.
+
+        Parameters
+        ----------
+        label
+            One of :attr:`labels`.
+        num_features
+            At most this many superpixels are marked.
+        positive_only, negative_only
+            Choose among the positive (or the negative) weights only; at most one may be
+            true. With both false, the largest ``|weight|`` of either sign.
+        min_weight
+            A chosen weight's size must exceed it when one sign is asked for, and reach it
+            otherwise (lime's rule).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(H, W)`` with the dtype of :attr:`segments`: 1 on chosen superpixels (every
+            chosen one when a sign is asked for), -1 on chosen negative ones otherwise.
+
+        Raises
+        ------
+        ValueError
+            If ``positive_only`` and ``negative_only`` are both true.
+        KeyError
+            If ``label`` was not explained.
         """
         out = np.zeros(self.segments.shape, dtype=self.segments.dtype)
         sign = np.zeros(len(self.coef[self._check_label(label)]), dtype=out.dtype)
@@ -169,6 +243,19 @@ class Explanation:
         With ``hide_rest`` everything but the chosen superpixels is black (a float64 array,
         as lime returns). Showing both signs paints the first channel (against) or the
         second (for) at the image's maximum.
+
+        Parameters
+        ----------
+        label, positive_only, negative_only, num_features, min_weight
+            As for :meth:`mask` (lime's order of arguments).
+        hide_rest
+            Black out the superpixels not chosen.
+
+        Returns
+        -------
+        image, mask
+            The image to show, ``(H, W, 3)`` (a copy; float64 with ``hide_rest``), and the
+            :meth:`mask`.
         """
         mask = self.mask(label, num_features, positive_only, negative_only, min_weight)
         shown = mask != 0
@@ -208,6 +295,34 @@ class Explanation:
 
         The file is byte-identical for identical explanations (fixed zip timestamps), and an
         existing file is replaced only once the new one is complete.
+
+        Parameters
+        ----------
+        path
+            Where to write; the name must end in ``.npz``. Folders are created as needed.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` does not end in ``.npz``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from helpers.explain import fit_explanation
+        >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+        >>> scores = np.stack([1 - z @ [0.5, 0.0, 0.25], z @ [0.5, 0.0, 0.25]], axis=1)
+        >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+        >>> e = fit_explanation(np.zeros((6, 6, 3), np.uint8), segments, z, scores, labels=[1])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     again = Explanation.load(e.save(Path(folder) / "stripes.npz"))
+        >>> again.as_list(1) == e.as_list(1), again.params == e.params
+        (True, True)
         """
         path = Path(path)
         if path.suffix != ".npz":
@@ -223,7 +338,25 @@ class Explanation:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Explanation:
-        """Read an explanation written by :meth:`save` (no pickle is ever loaded)."""
+        """Read an explanation written by :meth:`save` (no pickle is ever loaded).
+
+        The example of :meth:`save` reads back what it wrote.
+
+        Parameters
+        ----------
+        path
+            A ``.npz`` file written by :meth:`save`.
+
+        Returns
+        -------
+        Explanation
+            Equal to the one saved, fits (with their selected superpixels) included.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved explanation.
+        """
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
@@ -273,6 +406,22 @@ class Explanation:
         Explanation
             What :func:`helpers.explain.explain` gives with these settings and the same
             samples, bit for bit.
+
+        Raises
+        ------
+        TypeError
+            For a setting that needs new predictions (``hide_color``, ``num_samples``...).
+
+        Examples
+        --------
+        >>> from helpers.explain import fit_explanation
+        >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+        >>> scores = np.stack([1 - z @ [0.5, 0.0, 0.25], z @ [0.5, 0.0, 0.25]], axis=1)
+        >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+        >>> e = fit_explanation(np.zeros((6, 6, 3), np.uint8), segments, z, scores, labels=[1])
+        >>> ols = e.refit(surrogate="ols")  # no penalty: the model's own weights come back
+        >>> (ols.coef[1].round(6) + 0.0).tolist(), ols.params["surrogate"]
+        ([0.5, 0.0, 0.25], 'ols')
         """
         from .explain import fit_explanation
 
@@ -301,8 +450,19 @@ class Explanation:
 def jsonable(value: Any) -> Any:
     """``value`` with numpy arrays, numpy scalars and tuples turned into JSON types.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb`` (the ``params`` of an
-    explanation are stored as JSON).
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``, where the ``params`` of an
+    explanation are saved as JSON; no notebook calls it.
+
+    Parameters
+    ----------
+    value
+        Any value; dicts, lists and tuples are converted recursively.
+
+    Returns
+    -------
+    object
+        The same data made of dicts (with ``str`` keys), lists, Python numbers, strings,
+        booleans and ``None``; other objects are returned as they are.
 
     Examples
     --------
