@@ -102,8 +102,41 @@ UNSET: Any = _Unset()
 def resolve_recipe(recipe: str, image_dtype: np.dtype, **given: Any) -> dict[str, Any]:
     """The settings of ``recipe`` with every explicitly given (not ``UNSET``) value on top.
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``. ``hide_color="gray"`` becomes the
+    Belongs with ``notebooks/07_paper_figures.ipynb``, which compares the recipes through
+    ``explain(..., recipe=...)``; no notebook calls it. ``hide_color="gray"`` becomes the
     paper's gray in the image's scale (154 for uint8, 154/255 for floats).
+
+    Parameters
+    ----------
+    recipe
+        A key of :data:`RECIPES`: ``"lime"``, ``"paper"`` or ``"matlab"``.
+    image_dtype
+        The dtype of the image explained (it sets the scale of ``"gray"``).
+    **given
+        Settings of the recipe (``design``, ``distance``, ``kernel``, ``kernel_width``,
+        ``surrogate``, ``num_features``, ``hide_color``); those equal to :data:`UNSET` are
+        left to the recipe.
+
+    Returns
+    -------
+    dict
+        All seven settings, checked.
+
+    Raises
+    ------
+    ValueError
+        For an unknown recipe, distance, surrogate or kernel, or a kernel width that is not
+        positive.
+    TypeError
+        For a keyword that is not a setting of the recipes.
+
+    Examples
+    --------
+    >>> resolve_recipe("paper", np.uint8)["hide_color"]
+    154
+    >>> settings = resolve_recipe("lime", np.float32, kernel_width=0.5, surrogate=UNSET)
+    >>> settings["kernel_width"], settings["surrogate"]
+    (0.5, 'ridge')
     """
     if recipe not in RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}; choose one of {tuple(RECIPES)}.")
@@ -131,7 +164,13 @@ _FORMAT = "lime-tutorial-explanation/1"
 class ConstantPredictionWarning(UserWarning):
     """The model gave the same score to every sample, so the explanation is all zeros.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it (it is
+    what :func:`fit_label` warns with).
+
+    Parameters
+    ----------
+    message
+        Which label, its constant score, and what to check.
     """
 
 
@@ -147,7 +186,9 @@ def sample_weights(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's distance to the original and its kernel weight.
 
-    Introduced in ``notebooks/04_kernel_weighting.ipynb``.
+    Belongs with ``notebooks/04_kernel_weighting.ipynb``, which computes the same distances
+    and weights step by step; no notebook calls it (:func:`fit_explanation` and
+    :mod:`helpers.metrics` do).
 
     Parameters
     ----------
@@ -162,6 +203,13 @@ def sample_weights(
     -------
     distances, weights
         Two ``(N,)`` float arrays.
+
+    Raises
+    ------
+    ValueError
+        For ``distance="pixel_l2"`` without ``image`` and ``segments``, and as
+        :func:`helpers.kernels.sample_distances` and
+        :func:`helpers.kernels.exponential_kernel`.
 
     Examples
     --------
@@ -189,7 +237,8 @@ def fit_label(
 ) -> SurrogateFit:
     """LIME's surrogate for one label; a constant target gives exactly zero weights.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:func:`fit_explanation` and the explorer do).
 
     Parameters
     ----------
@@ -208,6 +257,18 @@ def fit_label(
     -----
     ConstantPredictionWarning
         When the target is the same for every sample: no superpixel matters to it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> z = np.array([[1, 1], [1, 0], [0, 1], [0, 0]])
+    >>> (fit_label(z, 0.8 * z[:, 0], np.ones(4), surrogate="ols").coef.round(6) + 0.0).tolist()
+    [0.8, 0.0]
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     flat = fit_label(z, np.full(4, 0.3), np.ones(4), label=7)
+    >>> flat.coef.tolist(), flat.intercept, caught[0].category.__name__
+    ([0.0, 0.0], 0.3, 'ConstantPredictionWarning')
     """
     target = np.asarray(target, dtype=np.float64)
     if np.ptp(target) == 0.0:
@@ -266,6 +327,32 @@ def fit_explanation(
     Returns
     -------
     Explanation
+        With ``params`` holding ``params``, ``num_samples`` and the six settings above.
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` are not ``(N >= 2, S)`` 0/1 rows for the superpixels, or a label is
+        outside the predictions' columns; and as :func:`sample_weights` and
+        :func:`helpers.surrogates.fit_surrogate`.
+
+    Warns
+    -----
+    ConstantPredictionWarning
+        For a label whose score is the same on every sample (see :func:`fit_label`).
+
+    Examples
+    --------
+    Samples and predictions from anywhere (here: all 8 samples of 3 superpixels and a model
+    linear in them) are weighted and fitted, without a model:
+
+    >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+    >>> scores = np.stack([1 - z @ [0.5, 0.0, 0.25], z @ [0.5, 0.0, 0.25]], axis=1)
+    >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+    >>> image = np.zeros((6, 6, 3), np.uint8)
+    >>> e = fit_explanation(image, segments, z, scores, [1], surrogate="ols")
+    >>> (e.coef[1].round(6) + 0.0).tolist(), e.params["num_samples"]
+    ([0.5, 0.0, 0.25], 8)
     """
     segments = relabel(segments)
     samples = check_samples(samples, num_superpixels(segments))
@@ -351,14 +438,19 @@ def explain(
         Your own superpixels ``(H, W)`` (any integer labels; made contiguous from 0); by
         default ``segment(image, segmentation, **segmentation_params)``.
     samples
-        Your own ``(N, S)`` 0/1 masks (row 0 should be all ones, the original); by default
-        ``num_samples`` masks drawn from ``random_state`` with ``design``.
+        Your own ``(N, S)`` 0/1 samples (row 0 should be all ones, the original); by default
+        ``num_samples`` samples drawn from ``random_state`` with ``design``.
+    num_samples
+        How many samples to draw (at least 2; lime's default is 1000).
     recipe
         A preset of the six settings below (:data:`RECIPES`): ``"lime"`` (the default, equal
         to the ``lime`` package), ``"paper"`` (the KDD'16 paper) or ``"matlab"`` (the MATLAB
         write-up). Any setting given explicitly overrides the recipe's.
+    segmentation, segmentation_params
+        The method of :func:`helpers.segmentation.segment` and its keyword arguments, used
+        when ``segments`` is not given.
     design
-        How the masks are drawn (:func:`helpers.perturbation.sample_masks`): lime's
+        How the samples are drawn (:func:`helpers.perturbation.draw_samples`): lime's
         ``"bernoulli"``, ``"antithetic"``, ``"stratified"``, ``"sobol"``, the paper's
         ``"uniform_count"`` or the MATLAB ``"keep_rate"``.
     hide_color
@@ -391,14 +483,30 @@ def explain(
         Every intermediate and one surrogate fit per label; ``params`` records every setting
         and the seed, so the same call gives the same explanation, bit for bit.
 
+    Raises
+    ------
+    ValueError, TypeError
+        For an image, segments, samples, labels, setting or ``batch_size`` that the checks
+        of :mod:`helpers.validation` (or :func:`resolve_recipe`) refuse, each with the fix;
+        ``ValueError`` also when the segmentation finds a single superpixel, or the
+        classifier's output is not ``(B, K)`` finite numbers.
+
+    Warns
+    -----
+    ConstantPredictionWarning
+        For a label whose score never changes: its weights are all zero.
+
     Examples
     --------
+    A model that looks only at the bright square in the middle of the image; hiding a
+    superpixel paints it black (``hide_color=0``):
+
     >>> from helpers import toy_models
     >>> image = np.zeros((32, 32, 3), np.uint8)
     >>> image[8:24, 8:24] = 200
     >>> model = toy_models.region_classifier(image, image[..., 0] > 0)
     >>> e = explain(image, model, segmentation="grid", segmentation_params={"n_rows": 4},
-    ...             num_samples=200, labels=[1], random_state=0, progress=False)
+    ...             num_samples=200, labels=[1], hide_color=0, random_state=0, progress=False)
     >>> sorted(j for j, w in e.as_list(1)[:4])  # the four central cells of the 4 x 4 grid
     [5, 6, 9, 10]
     """
