@@ -1,6 +1,8 @@
 """Input checks shared by the LIME steps: clear errors that name the argument and the fix.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+Belongs with ``notebooks/06_explaining_predictions.ipynb``, whose :func:`explain` runs every
+check; no notebook imports it. Each argument has one rule, kept here, for every function
+that checks it.
 """
 
 from __future__ import annotations
@@ -28,12 +30,25 @@ MIN_SIDE = 8
 def check_image(image: Any, name: str = "image") -> np.ndarray:
     """Validate an image and return it as ``(H, W, 3)``, uint8 or float in [0, 1].
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` and :func:`helpers.segmentation.segment` do).
 
     Conversions (documented, never silent about anything ambiguous):
 
     - 2-D ``(H, W)`` grayscale is repeated to three channels;
     - RGBA ``(H, W, 4)`` is composited over white using its alpha channel.
+
+    Parameters
+    ----------
+    image
+        The image to check.
+    name
+        What the messages call it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` of the input's dtype; an RGB input is returned as it is, not copied.
 
     Raises
     ------
@@ -42,6 +57,15 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
     ValueError
         ``(H, W, 1)``, channels-first ``(3, H, W)``, other channel counts, non-finite values,
         floats outside [0, 1], images smaller than 8 x 8.
+
+    Examples
+    --------
+    >>> check_image(np.zeros((16, 16), np.uint8)).shape
+    (16, 16, 3)
+    >>> check_image(np.zeros((3, 16, 16), np.uint8))
+    Traceback (most recent call last):
+    ...
+    ValueError: image has shape (3, 16, 16), which looks channels-first (C, H, W). Fix: ...
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(
@@ -100,7 +124,34 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
 def check_segments(segments: Any, image_shape: tuple[int, ...]) -> np.ndarray:
     """Validate a segmentation: integer ``(H, W)`` matching the image, at least 2 superpixels.
 
-    Introduced in ``notebooks/01_superpixels.ipynb``.
+    Belongs with ``notebooks/01_superpixels.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` checks the segments it is given).
+
+    Parameters
+    ----------
+    segments
+        The labels to check, any integer values.
+    image_shape
+        The shape of the image they segment; its first two entries must match.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``segments`` itself, unchanged (not relabelled).
+
+    Raises
+    ------
+    TypeError
+        Not a numpy array, or not integer labels.
+    ValueError
+        Another shape than the image's, or a single superpixel.
+
+    Examples
+    --------
+    >>> check_segments(np.zeros((8, 8), int), (8, 8, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: segments has a single superpixel, so there is nothing to switch on and off. ...
     """
     if not isinstance(segments, np.ndarray):
         raise TypeError(
@@ -127,7 +178,37 @@ def check_segments(segments: Any, image_shape: tuple[int, ...]) -> np.ndarray:
 def check_predictions(predictions: Any, batch_len: int, num_classes: int | None) -> np.ndarray:
     """Validate one batch of classifier output: ``(batch_len, K)`` finite numbers.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:func:`helpers.prediction.predict_samples` checks every batch with it).
+
+    Parameters
+    ----------
+    predictions
+        What the classifier returned for one batch.
+    batch_len
+        The number of images in the batch.
+    num_classes
+        ``K`` of the earlier batches, or ``None`` for the first batch.
+
+    Returns
+    -------
+    numpy.ndarray
+        The output as an array, dtype unchanged.
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, the wrong number of rows or columns, or values that are not finite numbers;
+        each message says how to fix the classifier.
+
+    Examples
+    --------
+    >>> check_predictions([[0.2, 0.8], [0.9, 0.1]], 2, None).shape
+    (2, 2)
+    >>> check_predictions(np.ones(2), 2, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: classifier_fn must return a 2-D array (batch, classes); got shape (2,). ...
     """
     p = np.asarray(predictions)
     if p.ndim != 2:
@@ -156,8 +237,34 @@ def check_predictions(predictions: Any, batch_len: int, num_classes: int | None)
 def check_batch_size(value: Any, name: str = "batch_size") -> int:
     """Validate a positive whole number of images (``batch_size``, ``num_workers``).
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``. Booleans are refused (``True``
-    is not a size).
+    Belongs with ``notebooks/03_inception_predictions.ipynb``, where batch sizes first matter;
+    no notebook calls it. Booleans are refused (``True`` is not a size).
+
+    Parameters
+    ----------
+    value
+        The number to check.
+    name
+        The argument's name, for the message.
+
+    Returns
+    -------
+    int
+        ``value`` as a Python int.
+
+    Raises
+    ------
+    ValueError
+        For anything but an integer of at least 1.
+
+    Examples
+    --------
+    >>> check_batch_size(np.int64(16))
+    16
+    >>> check_batch_size(True, "num_workers")
+    Traceback (most recent call last):
+    ...
+    ValueError: num_workers must be a positive integer, got True.
     """
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -167,8 +274,18 @@ def check_batch_size(value: Any, name: str = "batch_size") -> int:
 def check_image_batch(images: Any) -> np.ndarray:
     """Validate a batch for a classifier: ``(B, H, W, 3)``, uint8 or finite float in [0, 1].
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``. Returns the batch as a numpy
-    array, unconverted; every :class:`helpers.models.ImageClassifier` calls this.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``; no notebook calls it, but
+    every :class:`helpers.models.ImageClassifier` checks its input with it.
+
+    Parameters
+    ----------
+    images
+        The batch to check.
+
+    Returns
+    -------
+    numpy.ndarray
+        The batch as a numpy array, unconverted.
 
     Raises
     ------
@@ -177,6 +294,15 @@ def check_image_batch(images: Any) -> np.ndarray:
         outside [0, 1] or not finite.
     TypeError
         Other dtypes.
+
+    Examples
+    --------
+    >>> check_image_batch(np.zeros((2, 8, 8, 3), np.uint8)).shape
+    (2, 8, 8, 3)
+    >>> check_image_batch(np.zeros((8, 8, 3), np.uint8))
+    Traceback (most recent call last):
+    ...
+    ValueError: A classifier takes a batch ... Fix: this looks like one image: pass image[None].
     """
     x = np.asarray(images)
     if x.ndim != 4 or x.shape[-1] != 3:
@@ -207,7 +333,8 @@ def check_image_batch(images: Any) -> np.ndarray:
 def check_random_state(random_state: Any) -> tuple[np.random.Generator, int | None]:
     """The one ``random_state`` normaliser: a Generator, and the int seed when there is one.
 
-    Introduced in ``notebooks/02_perturbation.ipynb``.
+    Belongs with ``notebooks/02_perturbation.ipynb``, where the first random samples are
+    drawn; no notebook calls it (every function with a ``random_state`` does).
 
     Parameters
     ----------
@@ -219,6 +346,11 @@ def check_random_state(random_state: Any) -> tuple[np.random.Generator, int | No
     -------
     generator, seed
         ``seed`` is the int used, or ``None`` for a Generator passed in.
+
+    Raises
+    ------
+    TypeError
+        For anything else (a float, a bool, a legacy ``RandomState``...).
 
     Examples
     --------
@@ -242,7 +374,29 @@ def check_random_state(random_state: Any) -> tuple[np.random.Generator, int | No
 def check_num_samples(num_samples: Any) -> int:
     """Validate the number of LIME samples: an integer of at least 2.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` checks ``num_samples`` with it).
+
+    Parameters
+    ----------
+    num_samples
+        The number to check.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        Not an integer (booleans included).
+    ValueError
+        Fewer than 2.
+
+    Examples
+    --------
+    >>> check_num_samples(np.int32(1000))
+    1000
     """
     if isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer):
         raise TypeError(f"num_samples must be an integer, got {num_samples!r}.")
@@ -257,8 +411,37 @@ def check_num_samples(num_samples: Any) -> int:
 def check_samples(samples: Any, num_superpixels: int, *, min_rows: int = 2) -> np.ndarray:
     """Validate 0/1 samples ``(N >= min_rows, S)`` and return them as uint8.
 
-    Introduced in ``notebooks/02_perturbation.ipynb``. An explanation needs at least 2 rows
-    (the original and one perturbation); building perturbed images needs 1.
+    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it (every function
+    that takes samples does). An explanation needs at least 2 rows (the original and one
+    perturbation); building perturbed images needs 1.
+
+    Parameters
+    ----------
+    samples
+        The rows to check.
+    num_superpixels
+        S, the number of columns they must have.
+    min_rows
+        The fewest rows accepted.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, S)`` uint8.
+
+    Raises
+    ------
+    ValueError
+        Another shape, too few rows, or values other than 0 and 1.
+
+    Examples
+    --------
+    >>> check_samples([[1, 1, 1], [0, 1, 0]], 3).dtype
+    dtype('uint8')
+    >>> check_samples([[1, 2, 1], [0, 1, 0]], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: samples must contain only 0 and 1.
     """
     samples = np.asarray(samples)
     if samples.ndim != 2 or samples.shape[1] != num_superpixels or len(samples) < min_rows:
@@ -274,8 +457,34 @@ def check_samples(samples: Any, num_superpixels: int, *, min_rows: int = 2) -> n
 def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> list[int]:
     """The labels to explain: ``labels`` as given, else the ``top_labels`` best scores.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. With ``labels=None`` the
-    order is lime's: the arg-sort of the original image's scores, best first.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` and :func:`helpers.explain.fit_explanation` do). With
+    ``labels=None`` the order is lime's: the arg-sort of the original image's scores, best
+    first.
+
+    Parameters
+    ----------
+    labels
+        Class indices to explain, in the order wanted, or ``None``.
+    top_labels
+        How many of the best-scored classes to explain when ``labels`` is ``None``.
+    original_scores
+        ``(K,)`` the classifier's scores on the original image.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        For labels outside ``0..K-1``, an empty ``labels``, or neither argument usable.
+
+    Examples
+    --------
+    >>> scores = np.array([0.1, 0.6, 0.3])
+    >>> check_labels(None, 2, scores), check_labels([0], 2, scores)
+    ([1, 2], [0])
     """
     num_classes = len(original_scores)
     if labels is not None:
