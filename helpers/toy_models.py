@@ -1,7 +1,7 @@
 """Ground-truth models: classifiers whose evidence we know, usable as ``classifier_fn``.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb``. They need no weights and run
-offline in microseconds, so every explanation of them can be checked against the truth.
+Introduced in ``notebooks/05_surrogate_fitting.ipynb``. They need no weights and run offline
+in microseconds, so every explanation of them can be checked against the truth.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def region_classifier(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A two-class model that looks only at the pixels of ``region``.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. Class 1's probability is
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``. Class 1's probability is
     ``sigmoid(sharpness * (0.5 - 10 * d))`` where ``d`` is the mean absolute difference
     (on a 0..1 scale) between the input and ``reference`` over the ``region`` pixels only.
     Any change outside the region leaves the output exactly unchanged.
@@ -36,6 +36,30 @@ def region_classifier(
         ``(H, W, 3)`` the image the model "recognises".
     region
         ``(H, W)`` boolean, the pixels the model looks at.
+    sharpness
+        Slope of the sigmoid: larger values make the model more decided.
+
+    Returns
+    -------
+    callable
+        ``classifier_fn``: ``(B, H, W, 3)`` images (uint8, or floats in [0, 1]) to ``(B, 2)``
+        probabilities; its ``region`` attribute is the region.
+
+    Raises
+    ------
+    ValueError
+        If ``region`` is empty or not the image's ``(H, W)``.
+
+    Examples
+    --------
+    >>> reference = np.zeros((8, 8, 3), np.uint8)
+    >>> region = np.zeros((8, 8), bool)
+    >>> region[:4] = True  # the top half
+    >>> model = region_classifier(reference, region)
+    >>> bottom_changed, top_changed = reference.copy(), reference.copy()
+    >>> bottom_changed[4:], top_changed[:4] = 255, 255
+    >>> model(np.stack([reference, bottom_changed, top_changed]))[:, 1].round(4).tolist()
+    [0.9933, 0.9933, 0.0]
     """
     ref = _as_unit(reference)
     region = np.asarray(region, dtype=bool)
@@ -62,10 +86,42 @@ def linear_superpixel_classifier(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A model exactly linear in the superpixel indicators: ``f = bias + sum_j w_j z_j``.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. ``z_j`` is the share of
-    superpixel ``j``'s pixels that still equal ``reference`` (1 when kept, 0 when hidden by a
-    fill that differs from every pixel). Returns ``(B, 2)``: ``[-f, f]``, scores not
-    probabilities, so LIME's coefficients should recover ``weights`` for class 1.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook uses it (the tests
+    check that LIME recovers its weights). ``z_j`` is the share of superpixel ``j``'s pixels
+    that still equal ``reference`` (1 when kept, 0 when hidden by a fill that differs from
+    every pixel).
+
+    Parameters
+    ----------
+    reference
+        ``(H, W, C)`` the image whose superpixels count as kept.
+    segments
+        ``(H, W)`` integer labels (made contiguous here).
+    weights
+        One weight per superpixel, ``w_j``.
+    bias
+        The score with every superpixel hidden.
+
+    Returns
+    -------
+    callable
+        ``classifier_fn``: ``(B, H, W, C)`` images to ``(B, 2)`` rows ``[-f, f]``, scores not
+        probabilities, so LIME's coefficients for class 1 should recover ``weights``.
+
+    Raises
+    ------
+    ValueError
+        If there is not one weight per superpixel.
+
+    Examples
+    --------
+    >>> reference = np.full((2, 4, 3), 100, np.uint8)
+    >>> segments = np.array([[0, 0, 1, 1], [0, 0, 1, 1]])
+    >>> model = linear_superpixel_classifier(reference, segments, [2.0, -1.0], bias=0.5)
+    >>> right_hidden = reference.copy()
+    >>> right_hidden[:, 2:] = 0
+    >>> model(np.stack([reference, right_hidden]))[:, 1].tolist()
+    [1.5, 2.5]
     """
     ref = np.asarray(reference)
     labels = relabel(segments)
@@ -91,6 +147,25 @@ def central_superpixels(segments: np.ndarray, k: int) -> set[int]:
 
     Introduced in ``notebooks/05_surrogate_fitting.ipynb``: a known region for
     :func:`region_classifier` (``np.isin(segments, list(central_superpixels(segments, 6)))``).
+
+    Parameters
+    ----------
+    segments
+        ``(H, W)`` integer labels (made contiguous here).
+    k
+        How many superpixels to return.
+
+    Returns
+    -------
+    set of int
+        The labels of the ``k`` superpixels whose centroids are nearest the image's centre
+        (ties: lower label first).
+
+    Examples
+    --------
+    >>> from helpers.segmentation import grid_segments
+    >>> sorted(central_superpixels(grid_segments((8, 8), 4), 4))  # the middle of a 4 x 4 grid
+    [5, 6, 9, 10]
     """
     labels = relabel(segments)
     flat = labels.ravel()
