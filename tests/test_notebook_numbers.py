@@ -90,6 +90,25 @@ def test_04_weights_at_default_width(images):
     assert 0.45 < np.median(w) < 0.55  # exp(-(1 - sqrt(1/2))**2 / (2 * 0.25**2)) = 0.503
 
 
+@pytest.mark.parametrize(("S", "middle"), [(20, (0.19, 0.81)), (200, (0.40, 0.59))])
+def test_04_exercise_weight_ranges(S, middle):
+    samples = perturbation.draw_samples(1000, S, np.random.default_rng(0))
+    w = kernels.exponential_kernel(kernels.cosine_distance(samples), 0.25)[1:]
+    assert tuple(np.round(np.percentile(w, [5, 95]), 2)) == middle
+
+
+def test_04_exercise_width_for_a_tenfold_ratio(images):
+    segments = segmentation.segment(images["frog"], random_state=0)
+    samples = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
+    d = kernels.cosine_distance(samples)[1:]
+    ratio = {}
+    for width in (0.12, 0.15):
+        lo, hi = np.percentile(kernels.exponential_kernel(d, width), [5, 95])
+        ratio[width] = hi / lo
+        assert 0.19 < hi < 0.36  # "95 % of the weights are below about 0.2-0.35"
+    assert 15 < ratio[0.12] < 25 and 6 < ratio[0.15] < 8
+
+
 def test_02_fills_change_the_image_by_known_amounts(images):
     frog = images["frog"]
     segments = segmentation.segment(frog, random_state=0)
