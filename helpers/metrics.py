@@ -1,6 +1,7 @@
 """Evaluating explanations: stability, fidelity, faithfulness, Kernel SHAP and theory.
 
-Introduced in ``notebooks/09_evaluating_explanations.ipynb``. Every function works on plain
+Introduced in ``notebooks/06_explaining_predictions.ipynb`` (:func:`deletion_test`);
+``notebooks/09_evaluating_explanations.ipynb`` uses the rest. Every function works on plain
 arrays (coefficient vectors, 0/1 samples, predictions) or on a ``classifier_fn``, so it applies to
 any model; nothing here draws random numbers without a seed.
 """
@@ -42,7 +43,23 @@ __all__ = [
 def top_k(coef: np.ndarray, k: int) -> frozenset[int]:
     """The ``k`` superpixels with the largest (signed) weight; ties broken by lower index.
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    Introduced in ``notebooks/07_paper_figures.ipynb``.
+
+    Parameters
+    ----------
+    coef
+        ``(S,)`` weights, e.g. ``explanation.coef[label]``.
+    k
+        How many superpixels.
+
+    Returns
+    -------
+    frozenset of int
+
+    Examples
+    --------
+    >>> sorted(top_k(np.array([0.1, 0.5, -0.9, 0.5]), 2))
+    [1, 3]
     """
     coef = np.asarray(coef, dtype=np.float64)
     order = np.lexsort((np.arange(coef.size), -coef))
@@ -52,7 +69,22 @@ def top_k(coef: np.ndarray, k: int) -> frozenset[int]:
 def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float:
     """``|a ∩ b| / |a ∪ b|`` (1 for two empty sets).
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+    Introduced in ``notebooks/07_paper_figures.ipynb``.
+
+    Parameters
+    ----------
+    a, b
+        Two sets, e.g. of :func:`top_k`.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> jaccard({1, 2}, {2, 3})
+    0.3333333333333333
     """
     union = len(a | b)
     return 1.0 if union == 0 else len(a & b) / union
@@ -63,6 +95,29 @@ def mean_pairwise_jaccard(coefs: np.ndarray, k: int) -> float:
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. 1 means every run picks
     the same top-k superpixels.
+
+    Parameters
+    ----------
+    coefs
+        ``(R, S)``: one row of weights per repeated explanation, ``R >= 2``.
+    k
+        Size of the top sets compared (:func:`top_k`).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For fewer than two rows.
+
+    Examples
+    --------
+    >>> coefs = np.array([[0.3, 0.1, -0.2, 0.0], [0.2, 0.0, -0.1, 0.1], [0.4, 0.2, 0.0, 0.1]])
+    >>> round(mean_pairwise_jaccard(coefs, 2), 4)  # pairs: {0, 1} / {0, 3} / {0, 1}
+    0.5556
     """
     sets = [top_k(c, k) for c in np.asarray(coefs)]
     if len(sets) < 2:
@@ -82,6 +137,29 @@ def kendalls_w(scores: np.ndarray) -> float:
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. 1: all raters rank the
     items identically; 0: no agreement. Ties get average ranks, with the usual correction.
+
+    Parameters
+    ----------
+    scores
+        ``(R, S)``: each row one rater's scores of the same ``S`` items (here: one
+        explanation's weights of the superpixels).
+
+    Returns
+    -------
+    float
+        In [0, 1] (1 also when every rater ties every item).
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 raters or 2 items.
+
+    Examples
+    --------
+    >>> kendalls_w(np.array([[0.3, 0.1, -0.2], [0.9, 0.5, 0.0]]))  # the same order
+    1.0
+    >>> kendalls_w(np.array([[0.3, 0.1, -0.2], [-0.2, 0.1, 0.3]]))  # opposite orders
+    0.0
     """
     scores = np.asarray(scores, dtype=np.float64)
     m, n = scores.shape
@@ -102,6 +180,21 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's rank correlation of two weight vectors.
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+
+    Parameters
+    ----------
+    a, b
+        ``(S,)`` weights of the same superpixels; ties get average ranks.
+
+    Returns
+    -------
+    float
+        In [-1, 1]; ``nan`` when either vector is constant.
+
+    Examples
+    --------
+    >>> spearman(np.array([0.1, 0.4, 0.2]), np.array([1.0, 9.0, 5.0]))
+    1.0
     """
     ra, rb = _ranks(np.asarray(a, dtype=np.float64)), _ranks(np.asarray(b, dtype=np.float64))
     return float(np.corrcoef(ra, rb)[0, 1])
@@ -111,6 +204,22 @@ def stability_summary(coefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-superpixel mean and standard deviation over ``(R, S)`` repeated explanations.
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+
+    Parameters
+    ----------
+    coefs
+        ``(R, S)``: one row of weights per explanation.
+
+    Returns
+    -------
+    mean, std
+        Two ``(S,)`` arrays; the standard deviation is the sample one (``ddof=1``).
+
+    Examples
+    --------
+    >>> mean, std = stability_summary(np.array([[0.2, 0.0], [0.4, 0.0]]))
+    >>> mean.tolist(), std.round(4).tolist()
+    ([0.30000000000000004, 0.0], [0.1414, 0.0])
     """
     coefs = np.asarray(coefs, dtype=np.float64)
     return coefs.mean(axis=0), coefs.std(axis=0, ddof=1)
@@ -121,6 +230,23 @@ def first_stable_index(top_sets: Sequence[frozenset[int]], m: int) -> int | None
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. With explanations at
     growing sample sizes, ``i`` is where one could have stopped; ``None`` if never.
+
+    Parameters
+    ----------
+    top_sets
+        The top-k sets (:func:`top_k`) of explanations with more and more samples.
+    m
+        How many following sets must equal set ``i``.
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> sets = [frozenset({1, 2}), frozenset({1, 3}), frozenset({1, 3}), frozenset({1, 3})]
+    >>> first_stable_index(sets, 2), first_stable_index(sets, 3)
+    (1, None)
     """
     for i in range(len(top_sets) - m):
         if all(top_sets[i + j] == top_sets[i] for j in range(1, m + 1)):
@@ -144,11 +270,45 @@ def fidelity_on_fresh_samples(
     (Bernoulli, from ``random_state``) and weighted exactly as the explanation's were: its
     ``hide_color``, distance, kernel and width.
 
+    Parameters
+    ----------
+    explanation
+        An :class:`~helpers.explanation.Explanation` of ``classifier_fn``.
+    classifier_fn
+        The model explained.
+    label
+        One of the explanation's labels.
+    num_samples
+        Fresh samples to draw (the original is not among them); each costs a model call.
+    random_state
+        Seed of the fresh samples.
+    batch_size
+        Images per model call.
+
     Returns
     -------
     dict
         ``r2_fresh`` (kernel-weighted R² on the new samples), ``r2_fit`` (the explanation's
         own score), ``surrogate_at_original`` and ``model_at_original``.
+
+    Examples
+    --------
+    A model exactly linear in four superpixels of a 4 x 4 grid, so the surrogate can be
+    right everywhere:
+
+    >>> from helpers.explain import explain
+    >>> from helpers.segmentation import grid_segments
+    >>> from helpers.toy_models import linear_superpixel_classifier
+    >>> image = np.full((16, 16, 3), 200, np.uint8)
+    >>> segments = grid_segments(image.shape, 4)
+    >>> weights = np.zeros(16)
+    >>> weights[[5, 6, 9, 10]] = [0.4, 0.3, 0.2, 0.1]
+    >>> model = linear_superpixel_classifier(image, segments, weights)
+    >>> e = explain(image, model, segments=segments, num_samples=300, labels=[1], hide_color=0,
+    ...             random_state=0, progress=False)
+    >>> fidelity = fidelity_on_fresh_samples(e, model, 1, num_samples=100)
+    >>> round(fidelity["r2_fresh"], 3), round(fidelity["model_at_original"], 3)
+    (0.999, 1.0)
     """
     p = explanation.params
     segments = explanation.segments
@@ -178,6 +338,20 @@ def auc(curve: np.ndarray) -> float:
     """Area under a curve sampled at equal steps over [0, 1] (trapezoid rule).
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+
+    Parameters
+    ----------
+    curve
+        At least two values, e.g. one of :func:`deletion_insertion_curves`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> auc([1.0, 0.5, 0.0]), auc([1.0, 0.0, 0.0])
+    (0.5, 0.25)
     """
     y = np.asarray(curve, dtype=np.float64)
     return float(np.trapezoid(y, dx=1.0 / (len(y) - 1)))
@@ -201,6 +375,44 @@ def deletion_insertion_curves(
     step (S + 1 points, starting at the original). Insertion starts from the hidden image and
     puts them back in the same order. A faithful ranking gives a low deletion AUC and a high
     insertion AUC.
+
+    Parameters
+    ----------
+    image, segments
+        The image and its superpixel labels ``0..S-1``.
+    order
+        A permutation of the ``S`` superpixels, most important first (e.g.
+        ``np.argsort(-explanation.coef[label])``).
+    classifier_fn, label
+        The model and the class whose score is followed.
+    hide_color
+        The fill of removed superpixels (black by default).
+    batch_size
+        Images per model call (``2 S + 2`` images in all).
+
+    Returns
+    -------
+    deletion, insertion
+        Two ``(S + 1,)`` arrays of scores.
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not a permutation of the superpixels.
+
+    Examples
+    --------
+    >>> from helpers.segmentation import grid_segments
+    >>> from helpers.toy_models import linear_superpixel_classifier
+    >>> image = np.full((16, 16, 3), 200, np.uint8)
+    >>> segments = grid_segments(image.shape, 4)
+    >>> weights = np.zeros(16)
+    >>> weights[[5, 6, 9, 10]] = [0.4, 0.3, 0.2, 0.1]
+    >>> model = linear_superpixel_classifier(image, segments, weights)
+    >>> order = [5, 6, 9, 10, 0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 14, 15]
+    >>> deletion, insertion = deletion_insertion_curves(image, segments, order, model, 1)
+    >>> deletion[:6].round(3).tolist(), round(auc(deletion), 3), round(auc(insertion), 3)
+    ([1.0, 0.6, 0.3, 0.1, 0.0, 0.0], 0.094, 0.906)
     """
     S = num_superpixels(segments)
     order = np.asarray(order, dtype=np.int64)
@@ -232,7 +444,7 @@ def deletion_test(
 ) -> dict[str, object]:
     """How much hiding the explanation's top superpixels lowers the score, against random ones.
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The top
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The top
     ``ceil(fraction * S)`` superpixels by weight for ``label`` are hidden at once and the
     drop of the model's score is recorded; the same is done for ``num_random`` random sets of
     the same size, drawn from ``random_state``. A faithful explanation's drop is well above
@@ -241,9 +453,19 @@ def deletion_test(
     Parameters
     ----------
     explanation
-        An :class:`helpers.explain.Explanation` of ``classifier_fn``.
+        An :class:`helpers.explanation.Explanation` of ``classifier_fn``.
+    classifier_fn, label
+        The model explained and the class whose score is followed.
+    fraction
+        Share of the superpixels hidden, in (0, 1].
+    num_random
+        How many random sets of the same size to compare with.
+    random_state
+        Seed of the random sets.
     hide_color
         What hidden superpixels become; by default the explanation's own.
+    batch_size
+        Images per model call (``num_random + 2`` images in all).
 
     Returns
     -------
@@ -251,6 +473,27 @@ def deletion_test(
         ``size`` (superpixels hidden), ``top`` (their indices), ``drop`` (score of the image
         minus score with them hidden), ``random_drops`` (``(num_random,)`` array) and
         ``random_median``.
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1].
+
+    Examples
+    --------
+    >>> from helpers.explain import explain
+    >>> from helpers.segmentation import grid_segments
+    >>> from helpers.toy_models import linear_superpixel_classifier
+    >>> image = np.full((16, 16, 3), 200, np.uint8)
+    >>> segments = grid_segments(image.shape, 4)
+    >>> weights = np.zeros(16)
+    >>> weights[[5, 6, 9, 10]] = [0.4, 0.3, 0.2, 0.1]
+    >>> model = linear_superpixel_classifier(image, segments, weights)
+    >>> e = explain(image, model, segments=segments, num_samples=300, labels=[1], hide_color=0,
+    ...             random_state=0, progress=False)
+    >>> test = deletion_test(e, model, 1, fraction=0.25, num_random=10)
+    >>> test["top"], round(test["drop"], 3), round(test["random_median"], 3)
+    ([5, 6, 9, 10], 1.0, 0.3)
     """
     if not 0.0 < float(fraction) <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
@@ -283,8 +526,26 @@ def deletion_test(
 def shapley_kernel_weights(samples: np.ndarray, *, boundary_weight: float = 1e6) -> np.ndarray:
     """Kernel SHAP's weights ``(S - 1) / (C(S, k) k (S - k))`` for samples with ``k`` ones.
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The empty and full samples
-    have infinite weight in theory; they get ``boundary_weight`` (a standard approximation).
+    Belongs with ``notebooks/09_evaluating_explanations.ipynb``; no notebook calls it
+    (:func:`kernel_shap` does). The empty and full samples have infinite weight in theory;
+    they get ``boundary_weight`` (a standard approximation).
+
+    Parameters
+    ----------
+    samples
+        ``(N, S)`` 0/1 rows.
+    boundary_weight
+        The weight of the all-zeros and all-ones rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` float64 weights.
+
+    Examples
+    --------
+    >>> shapley_kernel_weights(np.array([[1, 1, 1], [1, 0, 0], [0, 1, 1]])).round(4).tolist()
+    [1000000.0, 0.3333, 0.3333]
     """
     samples = np.asarray(samples)
     S = samples.shape[1]
@@ -300,8 +561,30 @@ def kernel_shap(samples: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, f
     """Kernel SHAP on LIME's samples: the same samples, the Shapley kernel, no penalty.
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The samples should include
-    the empty and the full mask (they anchor the intercept and the sum of the values).
-    Returns the Shapley value estimates ``(S,)`` and the base value (model on the empty mask).
+    the empty and the full sample (they anchor the intercept and the sum of the values).
+
+    Parameters
+    ----------
+    samples
+        ``(N, S)`` 0/1 rows, e.g. an explanation's ``samples``.
+    targets
+        ``(N,)`` the model's scores on them.
+
+    Returns
+    -------
+    values, base
+        The Shapley value estimates ``(S,)`` and the base value (the model on the empty
+        sample).
+
+    Examples
+    --------
+    With every sample of 3 superpixels the estimates are exact (compare :func:`exact_shapley`):
+
+    >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+    >>> y = z @ [0.5, 0.0, 0.25] + 0.1 * z[:, 0] * z[:, 2]
+    >>> values, base = kernel_shap(z, y)
+    >>> (values.round(4) + 0.0).tolist(), round(base, 4) + 0.0
+    ([0.55, 0.0, 0.3], 0.0)
     """
     w = shapley_kernel_weights(samples)
     coef, intercept = weighted_ridge(samples, targets, w, alpha=0.0)
@@ -311,8 +594,34 @@ def kernel_shap(samples: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, f
 def exact_shapley(value: Callable[[np.ndarray], np.ndarray], num_players: int) -> np.ndarray:
     """Exact Shapley values by enumerating all ``2**S`` coalitions (``S <= 16``).
 
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. ``value`` maps a batch of
-    0/1 samples ``(B, S)`` to ``(B,)`` values.
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+
+    Parameters
+    ----------
+    value
+        Maps a batch of 0/1 samples ``(B, S)`` to ``(B,)`` values; called once, on all
+        ``2**S`` samples.
+    num_players
+        ``S``, from 1 to 16.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(S,)`` the Shapley values; they sum to ``value(all ones) - value(all zeros)``.
+
+    Raises
+    ------
+    ValueError
+        For ``S`` outside 1..16.
+
+    Examples
+    --------
+    An interaction of players 0 and 2 is split evenly between them:
+
+    >>> def value(z):
+    ...     return z @ [0.5, 0.0, 0.25] + 0.1 * z[:, 0] * z[:, 2]
+    >>> exact_shapley(value, 3).round(6).tolist()
+    [0.55, 0.0, 0.3]
     """
     S = int(num_players)
     if not 1 <= S <= 16:
@@ -341,6 +650,30 @@ def linear_pixel_model_limit(
     ``β_j = sum_{u in j} λ_u (x_u - fill_u)`` as the number of samples grows: hiding ``j``
     changes ``f`` by exactly that amount, whatever else is hidden, so ``f`` is linear in the
     samples and the weighted regression recovers it once the ridge penalty is negligible.
+
+    Parameters
+    ----------
+    image
+        ``(H, W, C)`` the image explained.
+    segments
+        ``(H, W)`` labels ``0..S-1``.
+    pixel_weights
+        ``λ``, the model's weight of every pixel value, shaped like ``image``.
+    hide_color
+        The fill (see :func:`helpers.perturbation.hidden_image`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(S,)`` the limit ``β``.
+
+    Examples
+    --------
+    >>> image = np.full((1, 4, 3), 100, np.uint8)
+    >>> weights = np.zeros((1, 4, 3))
+    >>> weights[0, 0, 0], weights[0, 3] = 0.01, 0.001  # one red value; a whole pixel
+    >>> linear_pixel_model_limit(image, np.array([[0, 0, 1, 1]]), weights, 0).round(6).tolist()
+    [1.0, 0.3]
     """
     x = np.asarray(image, dtype=np.float64)
     fill = hidden_image(np.asarray(image), segments, hide_color).astype(np.float64)
