@@ -34,9 +34,19 @@ CLASS_NAMES = ("husky", "wolf")
 class HuskyWolfData:
     """A scene dataset: images, labels, backgrounds and where the animal is.
 
-    Introduced in ``notebooks/08_husky_vs_wolf.ipynb``. ``images`` ``(N, H, W, 3)`` uint8,
-    ``labels`` (0 husky, 1 wolf), ``backgrounds`` (0 grass, 1 snow) and ``animal``, the
-    animal's pixels ``(N, H, W)`` bool.
+    Belongs with ``notebooks/08_husky_vs_wolf.ipynb``, which reads the fields of
+    :func:`husky_wolf_dataset`'s result without naming the class.
+
+    Attributes
+    ----------
+    images
+        ``(N, H, W, 3)`` uint8 scenes.
+    labels
+        ``(N,)`` 0 for a husky, 1 for a wolf (the index into :data:`CLASS_NAMES`).
+    backgrounds
+        ``(N,)`` 0 for grass, 1 for snow.
+    animal
+        ``(N, H, W)`` bool, the animal's pixels.
     """
 
     images: np.ndarray
@@ -65,6 +75,33 @@ def draw_scene(
     """Draw one scene; returns the ``(size, size, 3)`` uint8 image and the animal's mask.
 
     Introduced in ``notebooks/08_husky_vs_wolf.ipynb``.
+
+    Parameters
+    ----------
+    animal
+        ``"husky"`` or ``"wolf"``.
+    background
+        ``"grass"`` or ``"snow"``.
+    size
+        Side of the square image, in pixels (the shapes are drawn for 64 and scaled).
+    random_state
+        Seed of the textures, colours and the animal's position.
+
+    Returns
+    -------
+    image, mask
+        ``(size, size, 3)`` uint8 and ``(size, size)`` bool (the animal's pixels).
+
+    Raises
+    ------
+    ValueError
+        For an unknown animal or background.
+
+    Examples
+    --------
+    >>> image, mask = draw_scene("wolf", "snow", size=32, random_state=1)
+    >>> image.shape, image.dtype, mask.shape, bool(mask.any() and not mask.all())
+    ((32, 32, 3), dtype('uint8'), (32, 32), True)
     """
     if animal not in CLASS_NAMES:
         raise ValueError(f"animal must be one of {CLASS_NAMES}, got {animal!r}.")
@@ -104,6 +141,29 @@ def husky_wolf_dataset(
 
     Introduced in ``notebooks/08_husky_vs_wolf.ipynb``. With ``confounded`` (the training
     set), every wolf is on snow and every husky on grass; otherwise backgrounds are random.
+
+    Parameters
+    ----------
+    n
+        Number of scenes; an odd ``n`` has one husky more than wolves.
+    random_state
+        Seed of the labels' order, the backgrounds and each scene.
+    size
+        Side of each image, in pixels.
+    confounded
+        Put every wolf on snow and every husky on grass.
+
+    Returns
+    -------
+    HuskyWolfData
+
+    Examples
+    --------
+    >>> data = husky_wolf_dataset(6, size=32)
+    >>> data.images.shape, sorted(data.labels.tolist())
+    ((6, 32, 32, 3), [0, 0, 0, 1, 1, 1])
+    >>> bool((data.labels == data.backgrounds).all())  # every wolf on snow
+    True
     """
     rng, _ = check_random_state(random_state)
     labels = np.arange(n) % 2
@@ -134,6 +194,27 @@ def train_husky_wolf_cnn(
     ``random_state`` and the data are visited in a seeded order (``shuffle=False`` in Keras), so the
     same seed trains the same network on the same machine. The model takes uint8-range RGB
     (it rescales inside) and outputs ``(B, 2)`` probabilities for (husky, wolf).
+
+    Parameters
+    ----------
+    data
+        The training set, e.g. ``husky_wolf_dataset(400)``.
+    random_state
+        Seed of the initial weights and of the order the data are visited in.
+    epochs, batch_size
+        As for ``keras.Model.fit``.
+
+    Returns
+    -------
+    keras.Model
+        The trained network; :func:`helpers.models.classifier_fn` makes it a
+        ``classifier_fn``.
+
+    Examples
+    --------
+    >>> cnn = train_husky_wolf_cnn(husky_wolf_dataset(400))  # doctest: +SKIP
+    >>> cnn.output_shape  # doctest: +SKIP
+    (None, 2)
     """
     import keras
     from keras import layers
@@ -171,6 +252,32 @@ def background_share(coef: np.ndarray, segments: np.ndarray, animal: np.ndarray)
 
     Introduced in ``notebooks/08_husky_vs_wolf.ipynb``. A superpixel counts as background
     when more than half of its pixels are not the animal.
+
+    Parameters
+    ----------
+    coef
+        ``(S,)`` an explanation's weights.
+    segments
+        ``(H, W)`` labels ``0..S-1``.
+    animal
+        ``(H, W)`` bool, the animal's pixels.
+
+    Returns
+    -------
+    float
+        In [0, 1]: the background superpixels' part of the sum of positive weights.
+
+    Raises
+    ------
+    ValueError
+        If no weight is positive.
+
+    Examples
+    --------
+    >>> segments = np.array([[0, 0, 1, 1], [0, 0, 1, 1]])
+    >>> animal = segments == 0  # superpixel 0 is the animal, 1 the background
+    >>> round(background_share(np.array([0.1, 0.3]), segments, animal), 6)
+    0.75
     """
     coef = np.asarray(coef, dtype=np.float64)
     labels = np.asarray(segments).ravel()
