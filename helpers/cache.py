@@ -25,7 +25,23 @@ from .data import cache_dir
 from .files import atomic_path
 from .settings import PREDICTION_CACHE_ENV, env_flag
 
-__all__ = ["cache_enabled", "classifier_identity", "load", "prediction_key", "store"]
+__all__ = [
+    "UncachedPredictionWarning",
+    "cache_enabled",
+    "classifier_identity",
+    "load",
+    "prediction_key",
+    "store",
+]
+
+
+class UncachedPredictionWarning(UserWarning):
+    """The prediction cache was asked for but could not be used; nothing is lost.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``: an entry that fails its checks
+    is discarded and recomputed, a model without a stable identity is not cached, and a cache
+    that cannot be written leaves the predictions uncached.
+    """
 
 
 def cache_enabled(argument: bool | None) -> bool:
@@ -184,10 +200,18 @@ def load(key: str) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as f:
             if str(f["key"]) != key:
-                raise ValueError("key mismatch")
-            return f["predictions"]
+                raise ValueError("it belongs to another key")
+            predictions = f["predictions"]
+            if "digest" not in f.files or str(f["digest"]) != str(_digest(predictions)):
+                raise ValueError("its contents changed after it was written")
+            return predictions
     except Exception as exc:  # a damaged entry is recomputed, never trusted
-        warnings.warn(f"Ignoring damaged prediction cache entry {path}: {exc}", stacklevel=2)
+        warnings.warn(
+            f"Discarded the damaged prediction cache entry {path} ({exc}); the predictions are "
+            "computed again and the entry replaced.",
+            UncachedPredictionWarning,
+            stacklevel=2,
+        )
         return None
 
 
@@ -219,6 +243,14 @@ def store(key: str, predictions: np.ndarray) -> Path:
     predictions .npz [[1.0, 0.0], [0.0, 1.0]]
     """
     path = _path(key)
+    predictions = np.asarray(predictions)
     with atomic_path(path) as tmp:
-        np.savez(tmp, key=np.array(key), predictions=predictions)
+        np.savez(tmp, key=np.array(key), predictions=predictions, digest=_digest(predictions))
     return path
+
+
+def _digest(predictions: np.ndarray) -> np.ndarray:
+    """SHA-256 of the predictions' shape, dtype and bytes: a changed entry is recognised."""
+    h = hashlib.sha256()
+    _update(h, predictions)
+    return np.array(h.hexdigest())

@@ -237,8 +237,30 @@ def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
+def _not_a_file(path: Path, where: str) -> DataFileError:
+    """The error for something other than a regular file where a data file should be."""
+    kind = "a directory" if path.is_dir() else "not a regular file"
+    return DataFileError(
+        f"{path} should be a data file but is {kind}. Fix: remove it from {where} (a correct "
+        "copy is then looked up again), or put the registry's file there."
+    )
+
+
+def _hash_or_error(path: Path, algorithm: str, where: str) -> str:
+    """The file's digest; a file that cannot be read is a :class:`DataFileError`."""
+    try:
+        return file_hash(path, algorithm)
+    except IsADirectoryError:
+        raise _not_a_file(path, where) from None
+    except OSError as exc:
+        raise DataFileError(
+            f"{path} cannot be read ({type(exc).__name__}: {exc}). Fix: make it readable "
+            f"(e.g. chmod a+r '{path}'), or remove it from {where} so that another copy is used."
+        ) from exc
+
+
 def _verify(entry: RegistryEntry, path: Path, where: str) -> None:
-    actual = file_hash(path, entry.algorithm)
+    actual = _hash_or_error(path, entry.algorithm, where)
     if actual != entry.digest:
         raise DataFileError(
             f"{path} fails its hash check: {entry.algorithm} is {actual}, the registry expects "
@@ -254,8 +276,10 @@ def _local_copy(entry: RegistryEntry) -> Path | None:
     if root is None:
         return None
     candidate = root / entry.path
-    if not candidate.is_file():
+    if not candidate.exists():
         return None
+    if not candidate.is_file():
+        raise _not_a_file(candidate, f"{DATA_ENV}={root}")
     _verify(entry, candidate, f"{DATA_ENV}={root}")
     return candidate
 
@@ -298,6 +322,15 @@ def fetch(name: str, *, progress: bool = True) -> Path:
     import pooch
 
     cache = cache_dir()
+    target = cache / entry.path
+    if target.exists() and not target.is_file():
+        raise _not_a_file(target, f"the download cache {cache}")
+    if cache.exists() and not cache.is_dir():
+        raise DataFileError(
+            f"The download cache {cache} is a file, not a directory. Fix: set "
+            f"{DATA_CACHE_ENV} to a directory (or remove that file)."
+        )
+    _reap_stale_downloads(target.parent)
     fetcher = pooch.create(
         path=cache,
         base_url="",
@@ -322,6 +355,23 @@ def fetch(name: str, *, progress: bool = True) -> Path:
         ) from exc
 
 
+def _reap_stale_downloads(folder: Path) -> None:
+    """Remove pooch's temporary download files that a killed download left in ``folder``."""
+    import time
+
+    from .files import STALE_AFTER
+
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for part in folder.glob("tmp*"):
+        try:
+            if part.is_file() and now - part.stat().st_mtime > STALE_AFTER:
+                part.unlink()
+        except FileNotFoundError:
+            continue
+
+
 def data_status() -> list[dict[str, object]]:
     """Where each registry file is and whether it verifies, without downloading anything.
 
@@ -341,10 +391,15 @@ def data_status() -> list[dict[str, object]]:
         root = data_dir()
         candidates = ([root / entry.path] if root is not None else []) + [cache_dir() / entry.path]
         for candidate in candidates:
-            if candidate.is_file():
+            if candidate.exists():
                 location = candidate
-                ok = file_hash(candidate, entry.algorithm) == entry.digest
-                problem = "" if ok else "fails its hash check (will not be used)"
+                try:
+                    ok = _hash_or_error(candidate, entry.algorithm, str(candidate.parent)) == (
+                        entry.digest
+                    )
+                    problem = "" if ok else "fails its hash check (will not be used)"
+                except DataFileError as exc:  # unreadable, or a directory: report, go on
+                    problem = str(exc)
                 break
         else:
             problem = "not found offline (will be downloaded on first use)"

@@ -151,11 +151,13 @@ def environment_report() -> tuple[str, list[str]]:
         state = "ok" if row["ok"] else row["problem"]
         lines.append(f"  {row['path']:58s} {state}")
         if not row["ok"] and not row["optional"]:
-            if row["location"] is not None:
+            if row["location"] is not None and "hash check" in str(row["problem"]):
                 problems.append(
                     f"{row['location']} fails its hash check. Fix: replace it with the file "
                     "from the URL in data/registry.toml, or delete it."
                 )
+            elif row["location"] is not None:  # unreadable, or a directory: the fix is in it
+                problems.append(str(row["problem"]))
             elif root is None:
                 problems.append(
                     f"{row['path']} is not available offline. Fix: set {DATA_ENV} to the offline "

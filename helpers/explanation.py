@@ -23,9 +23,146 @@ import numpy as np
 from .files import atomic_path
 from .surrogates import SurrogateFit
 
-__all__ = ["Explanation", "jsonable"]
+__all__ = ["Explanation", "ExplanationFileError", "jsonable"]
 
 _FORMAT = "lime-tutorial-explanation/1"
+_MEMBERS = (
+    "image", "segments", "samples", "predictions", "distances", "kernel_weights", "labels",
+    "coef", "intercept", "score", "local_pred", "meta",
+)  # fmt: skip
+
+
+class ExplanationFileError(ValueError):
+    """A file that :meth:`Explanation.load` refuses: not a complete, consistent explanation.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    """
+
+
+def _read_checked(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every member of a saved explanation, checked for presence, shape, dtype and consistency.
+
+    The ``.npy`` headers are read and checked first, so an unknown or oversized member is
+    refused without decompressing it.
+    """
+
+    def bad(problem: str) -> ExplanationFileError:
+        return ExplanationFileError(
+            f"{path} is not a valid saved explanation: {problem}. Fix: load a file written by "
+            "Explanation.save (or save the explanation again)."
+        )
+
+    if path.suffix != ".npz":
+        raise ExplanationFileError(
+            f"{path}: explanations are saved as .npz files by Explanation.save; got a "
+            f"{path.suffix or 'suffix-less'} file. Fix: pass the .npz file."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"No saved explanation at {path}.")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise bad(f"not an .npz archive ({exc})") from None
+    with archive:
+        names = {name.removesuffix(".npy"): name for name in archive.namelist()}
+        unknown = sorted(set(names) - set(_MEMBERS))
+        missing = sorted(set(_MEMBERS) - set(names))
+        if unknown:
+            raise bad(f"unknown members {unknown} (not read)")
+        if missing:
+            raise bad(f"missing members {missing}")
+        headers = {}
+        for member, name in names.items():
+            with archive.open(name) as f:
+                try:
+                    version = np.lib.format.read_magic(f)
+                    reader = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = reader(f)
+                except ValueError as exc:
+                    raise bad(f"member {member!r} is not a .npy array ({exc})") from None
+            if dtype.hasobject:
+                raise bad(f"member {member!r} holds Python objects")
+            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if archive.getinfo(name).file_size > size + 4096:
+                raise bad(f"member {member!r} is larger than its header says")
+            headers[member] = (tuple(shape), dtype)
+        _check_headers(headers, bad)
+        arrays = {}
+        for member, name in names.items():
+            with archive.open(name) as f:
+                arrays[member] = np.lib.format.read_array(f, allow_pickle=False)
+    try:
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(f"its metadata is not JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise bad(f"its format is not {_FORMAT!r}")
+    if not isinstance(meta.get("params"), dict):
+        raise bad("its metadata has no params")
+    _check_values(arrays, meta["params"], bad)
+    return arrays, meta
+
+
+def _check_headers(headers: dict[str, tuple[tuple[int, ...], np.dtype]], bad) -> None:
+    """Shapes and dtypes of the members agree with each other (checked before reading)."""
+    shape = {member: h[0] for member, h in headers.items()}
+    dtype = {member: h[1] for member, h in headers.items()}
+    image, segments, samples = shape["image"], shape["segments"], shape["samples"]
+    if len(image) != 3 or image[2] != 3 or image[:2] != segments:
+        raise bad(f"image {image} and segments {segments} do not match")
+    if dtype["image"] != np.uint8 and dtype["image"].kind != "f":
+        raise bad(f"image has dtype {dtype['image']}")
+    if dtype["segments"].kind not in "iu" or dtype["samples"].kind not in "iub":
+        raise bad("segments and samples must hold integers")
+    if len(samples) != 2 or samples[0] < 2:
+        raise bad(f"samples has shape {samples}; expected (N >= 2, S)")
+    n, s = samples
+    predictions = shape["predictions"]
+    if len(predictions) != 2 or predictions[0] != n:
+        raise bad(f"predictions {predictions} do not match {n} samples")
+    for member in ("distances", "kernel_weights"):
+        if shape[member] != (n,):
+            raise bad(f"{member} {shape[member]} do not match {n} samples")
+    labels = shape["labels"]
+    if len(labels) != 1 or labels[0] < 1 or dtype["labels"].kind not in "iu":
+        raise bad(f"labels {labels} must be a non-empty list of class indices")
+    if shape["coef"] != (labels[0], s):
+        raise bad(f"coef {shape['coef']} does not match {labels[0]} labels and {s} superpixels")
+    for member in ("intercept", "score", "local_pred"):
+        if shape[member] != labels:
+            raise bad(f"{member} {shape[member]} does not match {labels[0]} labels")
+    if len(shape["meta"]) != 1 or dtype["meta"] != np.uint8:
+        raise bad("meta must be JSON text")
+
+
+def _check_values(arrays: dict[str, np.ndarray], params: dict[str, Any], bad) -> None:
+    """Values: contiguous segments, 0/1 samples, labels in range, finite numbers."""
+    s = arrays["samples"].shape[1]
+    segments = arrays["segments"]
+    if segments.min() != 0 or segments.max() != s - 1 or not np.bincount(segments.ravel()).all():
+        raise bad(f"segments are not the labels 0..{s - 1} of the {s} sample columns")
+    if not np.isin(arrays["samples"], (0, 1)).all():
+        raise bad("samples hold values other than 0 and 1")
+    labels = arrays["labels"]
+    num_classes = arrays["predictions"].shape[1]
+    if labels.min() < 0 or labels.max() >= num_classes or len(set(labels.tolist())) != len(labels):
+        raise bad(f"labels {labels.tolist()} are not distinct classes 0..{num_classes - 1}")
+    for member in ("predictions", "distances", "kernel_weights", "coef", "intercept", "score",
+                   "local_pred"):  # fmt: skip
+        if not np.isfinite(arrays[member]).all():
+            raise bad(f"{member} holds NaN or infinite values")
+    image = arrays["image"]
+    if image.dtype.kind == "f" and not (
+        np.isfinite(image).all() and 0 <= image.min() <= image.max() <= 1
+    ):
+        raise bad("a float image must hold values in [0, 1]")
+    for label, chosen in dict(params.get("selected", {})).items():
+        if not all(isinstance(j, int) and 0 <= j < s for j in chosen):
+            raise bad(f"the superpixels selected for label {label} are not in 0..{s - 1}")
 
 
 @dataclass
@@ -354,14 +491,14 @@ class Explanation:
 
         Raises
         ------
-        ValueError
-            If the file is not a saved explanation.
+        ExplanationFileError
+            If the file is not a saved explanation, or any member is missing, unknown, of the
+            wrong shape or dtype, or inconsistent with the others. Everything is checked before
+            an explanation is returned; unknown members are never decompressed.
+        FileNotFoundError
+            If there is no file at ``path``.
         """
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a saved Explanation ({_FORMAT}).")
+        arrays, meta = _read_checked(Path(path))
         labels = tuple(int(x) for x in arrays["labels"])
         params = dict(meta["params"])
         selected = params.pop("selected", {})

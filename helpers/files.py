@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["STALE_AFTER", "atomic_path", "reap_stale_parts"]
+
+#: A temporary ``.part`` file older than this (seconds) is left over by a killed write.
+STALE_AFTER = 3600.0
 
 
 @contextmanager
@@ -62,6 +65,7 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    reap_stale_parts(dest)
     for attempt in range(10):
         tmp = dest.parent / f".{dest.stem}.{secrets.token_hex(6)}.part{dest.suffix}"
         try:
@@ -76,3 +80,51 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
+    """Delete the temporary files that killed writes to ``dest`` left behind.
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb`` (every save calls it through
+    :func:`atomic_path`). A write killed with ``kill -9`` never reaches its clean-up, so its
+    ``.<stem>.<random>.part<suffix>`` file stays. The next write to the same place removes the
+    ones older than ``older_than`` seconds; younger ones may belong to a write in progress in
+    another process and are left alone.
+
+    Parameters
+    ----------
+    dest
+        The file whose leftover temporary files are removed.
+    older_than
+        Minimum age in seconds (by modification time) of a file to remove.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import os, tempfile, time
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     left = Path(folder) / ".numbers.0123456789ab.part.txt"
+    ...     _ = left.write_text("half")
+    ...     os.utime(left, (time.time() - 7200, time.time() - 7200))
+    ...     [p.name for p in reap_stale_parts(Path(folder) / "numbers.txt")]
+    ['.numbers.0123456789ab.part.txt']
+    """
+    import glob
+    import time
+
+    dest = Path(dest)
+    removed = []
+    now = time.time()
+    pattern = f".{glob.escape(dest.stem)}.*.part{glob.escape(dest.suffix)}"
+    for part in dest.parent.glob(pattern):
+        try:
+            if now - part.stat().st_mtime > older_than and part.is_file():
+                part.unlink()
+                removed.append(part)
+        except FileNotFoundError:  # another process reaped it first
+            continue
+    return removed

@@ -472,11 +472,18 @@ class KerasClassifier(ImageClassifier):
             outputs.append(forward(tf.constant(chunk)).numpy()[: min(size, n - start)])
         return np.concatenate(outputs)
 
-    def fingerprint(self) -> str:
-        """Hash of the weights now (so a change of weights is a new identity) and the input
-        pipeline."""
-        preprocess = self.preprocess
-        pipeline = getattr(preprocess, "__module__", "") + "." + getattr(preprocess, "__name__", "")
+    def fingerprint(self) -> str | None:
+        """Hash of the architecture and the weights *now*, and of the input pipeline.
+
+        Computed at every call, so new weights (``set_weights``) are a new identity. ``None``
+        when the preprocessing function has no stable identity (a lambda, a function defined
+        inside another, a ``functools.partial``...): two of them cannot be told apart, so the
+        prediction cache is not used for this model rather than risk serving another
+        model's predictions.
+        """
+        pipeline = _function_identity(self.preprocess)
+        if pipeline is None:
+            return None
         return f"{model_fingerprint(self.model)}:{self.input_size}:{pipeline}"
 
 
@@ -734,14 +741,47 @@ def _load_auto(*, batch_size: int, num_workers: int, num_threads: int | None) ->
 # ----- reading ImageNet outputs -------------------------------------------------------------
 
 
-def model_fingerprint(model: Any) -> str:
-    """A hash of a Keras model's input/output shapes and weight values (for caching).
+def _function_identity(function: Any) -> str | None:
+    """``module.qualified_name`` of a module-level function; ``None`` when it has none.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Lambdas, functions defined inside other functions and ``functools.partial`` objects share
+    names with others, so they have no stable identity. ``None`` (no preprocessing) is the
+    identity ``"none"``.
+    """
+    if function is None:
+        return "none"
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", None)
+    if not module or not qualname or "<lambda>" in qualname or "<locals>" in qualname:
+        return None
+    return f"{module}.{qualname}"
+
+
+def model_fingerprint(model: Any) -> str:
+    """A hash of a Keras model's architecture and weight values (for caching).
+
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The architecture is every
+    layer's type and configuration (activations included) without its auto-numbered name, so
+    the same network built twice has the same fingerprint, and the same weights behind another
+    final activation do not.
+
+    Parameters
+    ----------
+    model
+        A Keras model.
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
     """
     h = hashlib.sha256()
     h.update(type(model).__name__.encode())
     h.update(repr((model.input_shape, model.output_shape)).encode())
+    for layer in getattr(model, "layers", []):  # the architecture, without auto-numbered names
+        config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        h.update(type(layer).__name__.encode())
+        h.update(json.dumps(config, sort_keys=True, default=repr).encode())
     for variable in model.weights:  # layer names are auto-numbered, so hash shapes and values
         value = np.ascontiguousarray(np.asarray(variable))
         h.update(repr((value.shape, value.dtype.str)).encode())

@@ -117,21 +117,35 @@ def predict_samples(
     key = None
     if prediction_cache.cache_enabled(cache):
         identity = prediction_cache.classifier_identity(classifier_fn)
-        if identity is None:
-            message = (
+        if identity is None and getattr(classifier_fn, "fingerprint", None) is None and cache:
+            raise ValueError(
                 "The prediction cache needs to identify the model: give classifier_fn a "
-                "'fingerprint' attribute (helpers.models.classifier_fn does)."
+                "'fingerprint' attribute (every helpers.models classifier has one)."
             )
-            if cache:
-                raise ValueError(message)
-            warnings.warn(message + " Predictions are not cached.", stacklevel=2)
+        if identity is None:
+            warnings.warn(
+                "Predictions are not cached: the model has no stable identity (no "
+                "'fingerprint', or a preprocessing function such as a lambda or a "
+                "functools.partial that cannot be told apart from another). Fix: give the "
+                "classifier a fingerprint, or a module-level preprocessing function.",
+                prediction_cache.UncachedPredictionWarning,
+                stacklevel=2,
+            )
         else:
             key = prediction_cache.prediction_key(
                 identity, image, segments, samples, hide_color, batch_size
             )
             cached = prediction_cache.load(key)
-            if cached is not None and cached.shape[0] == len(samples):
-                return cached
+            if cached is not None:
+                try:
+                    return check_predictions(cached, len(samples), None).astype(np.float64)
+                except ValueError as exc:  # validated like fresh outputs; never trusted
+                    warnings.warn(
+                        f"Discarded a prediction cache entry that fails the output checks "
+                        f"({exc}); the predictions are computed again and the entry replaced.",
+                        prediction_cache.UncachedPredictionWarning,
+                        stacklevel=2,
+                    )
 
     n = len(samples)
     predictions = None
@@ -153,5 +167,15 @@ def predict_samples(
             bar.update(len(batch))
     assert predictions is not None and start == n
     if key is not None:
-        prediction_cache.store(key, predictions)
+        try:
+            prediction_cache.store(key, predictions)
+        except OSError as exc:  # the cache is optional: never lose the finished work
+            warnings.warn(
+                f"The predictions could not be written to the prediction cache "
+                f"({type(exc).__name__}: {exc}); they are returned but not cached. Fix: make "
+                "the cache directory writable, or point LIME_TUTORIAL_CACHE at a writable "
+                "directory (or turn the cache off).",
+                prediction_cache.UncachedPredictionWarning,
+                stacklevel=2,
+            )
     return predictions
