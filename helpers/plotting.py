@@ -33,7 +33,21 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 def figures_dir() -> Path | None:
     """The directory named by ``LIME_TUTORIAL_FIGURES`` (set by ``make run``), or ``None``.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (:func:`save_figure`
+    does).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The directory, not resolved; it need not exist yet.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {FIGURES_ENV: "build/figures"}):
+    ...     print(figures_dir())
+    build/figures
     """
     return env_path(FIGURES_ENV)
 
@@ -43,11 +57,42 @@ def save_figure(fig: Any, name: str, *, dpi: int = 120) -> Path | None:
 
     Introduced in ``notebooks/00_setup.ipynb``. Figure names are stable across runs
     (``fig4_guitar_dog``, ``frog_superpixels``, ...), so ``build/figures`` can be compared.
+    The file is written atomically and replaces an earlier one of the same name.
+
+    Parameters
+    ----------
+    fig
+        A matplotlib figure.
+    name
+        The file's stem (a ``.png`` suffix is allowed): letters, digits, ``_``, ``-`` and
+        ``.``, starting with a letter or digit.
+    dpi
+        Resolution of the PNG.
 
     Returns
     -------
     pathlib.Path or None
         The file written, or ``None`` when ``LIME_TUTORIAL_FIGURES`` is unset.
+
+    Raises
+    ------
+    ValueError
+        For a name with other characters (checked even when nothing is written).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> from unittest import mock
+    >>> fig, ax = plt.subplots(figsize=(1, 1))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with mock.patch.dict(os.environ, {FIGURES_ENV: folder}):
+    ...         print(save_figure(fig, "frog_top3").name)
+    frog_top3.png
+    >>> with mock.patch.dict(os.environ, {FIGURES_ENV: ""}):
+    ...     print(save_figure(fig, "frog_top3"))
+    None
+    >>> plt.close(fig)
     """
     stem = name.removesuffix(".png")
     if not _NAME.match(stem):
@@ -83,6 +128,17 @@ def gray_out(explanation: Any, label: int, num_features: int = 5, gray: int = GR
     -------
     numpy.ndarray
         An image like ``explanation.image``.
+
+    Examples
+    --------
+    >>> from helpers.explain import fit_explanation
+    >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
+    >>> scores = np.stack([1 - z @ [0.5, 0.0, 0.25], z @ [0.5, 0.0, 0.25]], axis=1)
+    >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+    >>> image = np.full((6, 6, 3), 50, np.uint8)
+    >>> e = fit_explanation(image, segments, z, scores, labels=[1])
+    >>> gray_out(e, 1, num_features=1)[0, :, 0].tolist()  # superpixel 0 kept, the rest gray
+    [50, 50, 154, 154, 154, 154]
     """
     mask = explanation.mask(label, num_features=num_features, positive_only=True)
     image = np.asarray(explanation.image)
@@ -119,6 +175,20 @@ def image_grid(
     -------
     fig, axes
         The figure and a 2-D array of its axes (unused panels are hidden).
+
+    Raises
+    ------
+    ValueError
+        If there are titles but not one per image.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> black, white = np.zeros((4, 4, 3)), np.ones((4, 4, 3))
+    >>> fig, axes = image_grid([black, white, black], ["black", "white", "black"], ncols=2)
+    >>> axes.shape, axes[0, 1].get_title(), axes[1, 1].has_data()
+    ((2, 2), 'white', False)
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -157,6 +227,15 @@ def weight_map(ax: Any, weights: np.ndarray, *, title: str | None = None) -> Any
     Returns
     -------
     matplotlib.image.AxesImage
+        What ``ax.imshow`` returned, e.g. for ``fig.colorbar``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> weight_map(ax, np.array([[-0.5, 0.25]]), title="weights").get_clim()
+    (-0.5, 0.5)
+    >>> plt.close(fig)
     """
     weights = np.asarray(weights, dtype=np.float64)
     limit = float(np.abs(weights).max()) or 1.0
@@ -174,6 +253,29 @@ def mark_untrained(model: Any, fig: Any = None) -> bool:
     predictions that mean nothing. In a notebook it shows a red banner (printed text
     elsewhere); with ``fig`` it also writes a red title over the figure. Nothing happens for
     real weights.
+
+    Parameters
+    ----------
+    model
+        Any model; it counts as untrained when its ``untrained`` attribute is true (as for
+        :func:`helpers.models.load_model`'s ``"inception_v3_untrained"``).
+    fig
+        A matplotlib figure of the model's output, to title in red.
+
+    Returns
+    -------
+    bool
+        Whether the model is untrained (and was marked).
+
+    Examples
+    --------
+    >>> class RandomNet:
+    ...     untrained = True
+    >>> mark_untrained(RandomNet())
+    !!! UNTRAINED InceptionV3: this network has seeded RANDOM weights, ...
+    True
+    >>> mark_untrained(object())
+    False
     """
     from .models import UNTRAINED_MESSAGE
 
