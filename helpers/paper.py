@@ -1,7 +1,8 @@
 """What the paper and the blog published, to set our results beside: numbers and Figure 4.
 
-Introduced in ``notebooks/07_paper_figures.ipynb``. Nothing here is computed by LIME: these
-are the published numbers (Ribeiro, Singh & Guestrin, KDD 2016, Figure 4; the authors' 2016
+Introduced in ``notebooks/00_setup.ipynb`` (:func:`figure4_input`);
+``notebooks/07_paper_figures.ipynb`` compares with the rest. Nothing here is computed by LIME:
+these are the published numbers (Ribeiro, Singh & Guestrin, KDD 2016, Figure 4; the authors' 2016
 blog post) and the kept pixels of the published Figure 4 panels, read from the registry's
 copy of the figure, so that an explanation can be compared with them.
 """
@@ -61,6 +62,16 @@ def figure4_kept_pixels(size: tuple[int, int] | None = None) -> dict[str, np.nda
     dict
         Class name (keys of :data:`FIGURE4`) to a boolean ``(H, W)`` mask: ``True`` where the
         pixel differs from the paper's gray (154) by more than 3 in some channel.
+
+    Raises
+    ------
+    helpers.data.DataFileError
+        If the figure (``images/image_from_paper.png``) cannot be had.
+
+    Examples
+    --------
+    >>> figure4_kept_pixels((299, 299))["electric_guitar"].shape  # doctest: +SKIP
+    (299, 299)
     """
     from PIL import Image
 
@@ -82,14 +93,24 @@ def figure4_kept_pixels(size: tuple[int, int] | None = None) -> dict[str, np.nda
 def figure4_input() -> np.ndarray:
     """Panel (a) of KDD'16 Figure 4, the dog with a guitar, cropped out of the published figure.
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``. The composite in the registry is the
-    only copy of the paper's input photo available; its panel (a) is 188 x 188 pixels here,
-    far smaller than the networks' inputs.
+    Introduced in ``notebooks/00_setup.ipynb``; ``notebooks/07_paper_figures.ipynb`` explains
+    it. The composite in the registry is the only copy of the paper's input photo available;
+    its panel (a) is 188 x 188 pixels here, far smaller than the networks' inputs.
 
     Returns
     -------
     numpy.ndarray
         ``(188, 188, 3) uint8`` RGB.
+
+    Raises
+    ------
+    helpers.data.DataFileError
+        If the figure (``images/image_from_paper.png``) cannot be had.
+
+    Examples
+    --------
+    >>> figure4_input().shape  # doctest: +SKIP
+    (188, 188, 3)
     """
     from .data import figure4
 
@@ -100,6 +121,21 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks (0 when both are empty).
 
     Introduced in ``notebooks/07_paper_figures.ipynb``.
+
+    Parameters
+    ----------
+    a, b
+        Masks of the same shape (anything ``numpy`` turns into booleans).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
 
     Examples
     --------
@@ -122,6 +158,37 @@ def random_superpixel_iou(
 
     Introduced in ``notebooks/07_paper_figures.ipynb``: the baseline an explanation's mask
     must beat to say that it agrees with the published panel more than chance.
+
+    Parameters
+    ----------
+    segments
+        ``(H, W)`` labels ``0..S-1``.
+    reference
+        ``(H, W)`` bool, e.g. a panel of :func:`figure4_kept_pixels` at the image's size.
+    k
+        Superpixels per random mask, from 1 to S (e.g. the explanation's ``num_features``).
+    num_draws
+        How many random masks.
+    random_state
+        Seed of the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(num_draws,)`` IoU values (:func:`mask_iou`).
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not between 1 and S.
+
+    Examples
+    --------
+    >>> from helpers.segmentation import grid_segments
+    >>> segments = grid_segments((8, 8), 2)  # 4 quarters
+    >>> ious = random_superpixel_iou(segments, segments == 0, 1, num_draws=200)
+    >>> sorted(set(ious.tolist())), bool(0.15 < ious.mean() < 0.35)  # a hit 1 time in 4
+    ([0.0, 1.0], True)
     """
     segments = np.asarray(segments)
     S = num_superpixels(segments)
