@@ -17,10 +17,22 @@ __all__ = ["FixedMasks", "lime_explain_with_samples"]
 class FixedMasks(np.random.RandomState):
     """A ``RandomState`` whose ``randint`` returns given masks (lime's only random draw).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it
+    (:func:`lime_explain_with_samples` hands it to lime).
 
     lime draws its samples with ``random_state.randint(0, 2, N * S)``; this hands it ours.
     Every other use of the generator behaves as ``RandomState(0)``.
+
+    Parameters
+    ----------
+    masks
+        ``(N, S)`` 0/1 samples, row 0 all ones, in the order lime should use them.
+
+    Examples
+    --------
+    >>> fixed = FixedMasks(np.array([[1, 1], [0, 1]]))
+    >>> fixed.randint(0, 2, 4).tolist()
+    [1, 1, 0, 1]
     """
 
     def __init__(self, masks: np.ndarray):
@@ -28,6 +40,27 @@ class FixedMasks(np.random.RandomState):
         self._masks = np.asarray(masks, dtype=np.int64)
 
     def randint(self, low, high=None, size=None, dtype=int):
+        """The masks, flattened, when ``size`` is given; else one draw of ``RandomState(0)``.
+
+        Parameters
+        ----------
+        low, high
+            Passed on when ``size`` is ``None``; ignored otherwise (lime asks for 0 and 2).
+        size
+            The number (or shape) of values lime asks for; it must equal ``N * S``.
+        dtype
+            Ignored; the masks are returned as int64.
+
+        Returns
+        -------
+        numpy.ndarray or int
+            ``(N * S,)`` int64, a fresh copy of the masks row after row.
+
+        Raises
+        ------
+        ValueError
+            If lime asks for another number of values.
+        """
         if size is None:
             return super().randint(low, high)
         if int(np.prod(size)) != self._masks.size:
@@ -44,9 +77,51 @@ def lime_explain_with_samples(
 ):
     """Run ``lime``'s ``LimeImageExplainer.explain_instance`` on our segments and samples.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. ``segments`` must be
-    labelled ``0..S-1`` (lime assumes it) and ``samples`` row 0 all ones. Other keyword
-    arguments go to ``explain_instance`` (``hide_color``, ``top_labels``, ``batch_size``...).
+    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+
+    Parameters
+    ----------
+    image
+        ``(H, W, 3)`` the image explained.
+    classifier_fn
+        Batch of images to ``(B, K)`` scores.
+    segments
+        ``(H, W)`` labels ``0..S-1`` (lime assumes it).
+    samples
+        ``(N, S)`` 0/1 rows, row 0 all ones; lime predicts exactly these.
+    **kwargs
+        Passed to ``explain_instance`` (``hide_color``, ``labels``, ``top_labels``,
+        ``batch_size``...).
+
+    Returns
+    -------
+    lime.lime_image.ImageExplanation
+        lime's own explanation (``local_exp``, ``intercept``, ``score``...).
+
+    Raises
+    ------
+    ImportError
+        If ``lime`` is not installed.
+
+    Examples
+    --------
+    lime's explanation and ours, for the same samples, agree (the lines that call lime are
+    skipped as doctests: importing lime and scikit-learn takes about a second;
+    ``tests/test_pipeline_vs_lime.py`` runs this comparison on many more cases):
+
+    >>> from helpers.explain import explain
+    >>> from helpers.segmentation import grid_segments
+    >>> from helpers.toy_models import linear_superpixel_classifier
+    >>> image = np.full((16, 16, 3), 200, np.uint8)
+    >>> segments = grid_segments(image.shape, 2)
+    >>> model = linear_superpixel_classifier(image, segments, [0.4, 0.0, 0.2, 0.1])
+    >>> z = (np.arange(16)[::-1, None] >> np.arange(4)) & 1  # every sample of 4 superpixels
+    >>> ours = explain(image, model, segments=segments, samples=z, labels=[1], hide_color=0,
+    ...                progress=False)
+    >>> theirs = lime_explain_with_samples(image, model, segments, z, labels=[1],
+    ...                                    top_labels=None, hide_color=0)  # doctest: +SKIP
+    >>> bool(np.allclose(sorted(theirs.local_exp[1]), sorted(ours.as_list(1))))  # doctest: +SKIP
+    True
     """
     try:
         from lime.lime_image import LimeImageExplainer
