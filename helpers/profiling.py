@@ -1,7 +1,8 @@
 """Measuring what an explanation costs: peak memory in a fresh process.
 
 Not a LIME step: tooling used by ``benchmarks/bench_explain.py`` and the tests, to check
-the claim of ``notebooks/02_perturbation.ipynb`` that streaming bounds memory.
+the claim of ``notebooks/02_perturbation.ipynb`` that streaming bounds memory. Belongs with
+``notebooks/02_perturbation.ipynb`` for that reason; no notebook imports it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,33 @@ _SCRIPT = textwrap.dedent(
 def peak_rss_of_explain(num_samples: int, *, size: int = 299, batch_size: int = 32) -> float:
     """Peak resident memory (MB) of a fresh Python process running one explanation (Linux).
 
-    The classifier is trivial, so what is measured is the pipeline's own memory: with
-    streaming, it should not grow with ``num_samples`` beyond the masks and predictions.
+    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it. The classifier is
+    trivial, so what is measured is the pipeline's own memory: with streaming, it should not
+    grow with ``num_samples`` beyond the samples and predictions.
+
+    Parameters
+    ----------
+    num_samples
+        LIME samples of the explanation.
+    size
+        Side of the random square image, in pixels (segmented as a 10 x 10 grid).
+    batch_size
+        Images per model call.
+
+    Returns
+    -------
+    float
+        The child process's peak resident memory (``VmHWM``), in MiB.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        If the child fails (e.g. without ``/proc``, outside Linux).
+
+    Examples
+    --------
+    >>> peak_rss_of_explain(2000) < 2 * peak_rss_of_explain(500)  # doctest: +SKIP
+    True
     """
     out = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(num_samples), str(size), str(batch_size)],
