@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from skimage.segmentation import quickshift
 
-from helpers import data, kernels, perturbation, segmentation
+from helpers import data, kernels, perturbation, segmentation, toy_models
+from helpers.explain import explain
 from helpers.segmentation import num_superpixels
 
 
@@ -134,3 +135,23 @@ def test_02_blur_changes_the_image_least_and_the_stated_amounts(images):
 def test_02_exercise_distinct_masks_and_birthday_bound():
     assert f"{2.0**57:.1e}" == "1.4e+17"
     assert f"{1000**2 / 2.0**58:.1e}" == "3.5e-12"
+
+
+def test_05_exercise_ridge_on_few_paper_samples(images):
+    frog = images["frog"]
+    segments = segmentation.segment(frog, random_state=0)
+    truth = toy_models.central_superpixels(segments, 6)
+    model = toy_models.region_classifier(frog, np.isin(segments, list(truth)))
+    found, on_truth = {}, {}
+    for n in (100, 1000):
+        e = explain(frog, model, segments=segments, num_samples=n, recipe="paper", labels=[1],
+                    random_state=0, progress=False)  # fmt: skip
+        for surrogate, k in (("ridge", None), ("k_lasso", 10)):
+            coef = e.refit(surrogate=surrogate, num_features=k).coef[1]
+            found[(n, surrogate)] = len(set(np.argsort(-coef)[:6].tolist()) & truth)
+            on_truth[(n, surrogate)] = round(float(coef[sorted(truth)].sum()), 2)
+        if n == 100:
+            assert round(float(e.kernel_weights.sum()), 1) == 7.5
+    assert found == {(100, "ridge"): 3, (100, "k_lasso"): 4, (1000, "ridge"): 6,
+                     (1000, "k_lasso"): 6}  # fmt: skip
+    assert on_truth[(100, "ridge")] == 0.63 and on_truth[(100, "k_lasso")] == 2.06
