@@ -288,7 +288,17 @@ def fit_label(
             local_pred=float(target[0]),
             selected=np.arange(S),
         )
-    return fit_surrogate(samples, target, weights, method=surrogate, num_features=num_features)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with the fix
+        fit = fit_surrogate(samples, target, weights, method=surrogate, num_features=num_features)
+    numbers = [*fit.coef, fit.intercept, fit.score, fit.local_pred]
+    if not np.isfinite(numbers).all():
+        raise FloatingPointError(
+            f"The surrogate for label {label} could not be fitted: the model's scores span "
+            f"[{target.min():.3g}, {target.max():.3g}] and the weighted least squares "
+            "overflowed. Fix: have the classifier return probabilities (or scores of moderate "
+            "size, e.g. divide logits by their largest magnitude)."
+        )
+    return fit
 
 
 def fit_explanation(
@@ -355,7 +365,7 @@ def fit_explanation(
     ([0.5, 0.0, 0.25], 8)
     """
     segments = relabel(segments)
-    samples = check_samples(samples, num_superpixels(segments))
+    samples = check_samples(samples, num_superpixels(segments), original_first=True)
     predictions = np.asarray(predictions, dtype=np.float64)
     labels = check_labels(labels, None, predictions[0])
     distances, weights = sample_weights(
@@ -384,7 +394,7 @@ def fit_explanation(
         "num_features": num_features,
     }
     return Explanation(
-        image=image,
+        image=np.array(image),  # a copy: the explanation never aliases the caller's array
         segments=segments,
         samples=samples,
         predictions=predictions,
@@ -536,7 +546,7 @@ def explain(
     if samples_drawn:
         samples = draw_samples(check_num_samples(num_samples), S, rng, design=settings["design"])
     else:
-        samples = check_samples(samples, S)
+        samples = check_samples(samples, S, original_first=True)
 
     predictions = predict_samples(
         image, segments, samples, classifier_fn, hide_color=settings["hide_color"],

@@ -214,11 +214,25 @@ def hidden_image(
         if image.dtype == np.uint8:
             return np.clip(np.round(blurred), 0, 255).astype(np.uint8)
         return blurred.astype(image.dtype)
-    color = np.asarray(hide_color, dtype=np.float64)
+    try:
+        color = np.asarray(hide_color, dtype=np.float64)
+    except (TypeError, ValueError):
+        color = np.full(2, np.nan)  # not numbers: reported below
     if color.ndim > 1 or color.size not in (1, image.shape[-1]) or not np.isfinite(color).all():
         raise ValueError(
-            f"hide_color must be a number or one value per channel ({image.shape[-1]}), "
-            f"got {hide_color!r}."
+            f"hide_color must be None, a number or one value per channel "
+            f"({image.shape[-1]}), 'gray' or 'blur'; got {hide_color!r}."
+        )
+    if image.dtype == np.uint8 and (color.min() < 0 or color.max() > 255):
+        raise ValueError(
+            f"hide_color={hide_color!r} is outside 0..255, the range of this uint8 image. "
+            "Fix: give a colour in 0..255, e.g. 128 for mid-gray."
+        )
+    if image.dtype != np.uint8 and (color.min() < 0 or color.max() > 1):
+        raise ValueError(
+            f"hide_color={hide_color!r} is outside [0, 1], the range of this float image (a "
+            "colour in 0..255 would be passed to the model as it is). Fix: divide it by 255, "
+            f"e.g. hide_color={color.max() / 255:.3g}, or use a uint8 image."
         )
     hidden = np.empty_like(image)
     hidden[:] = hide_color

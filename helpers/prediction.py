@@ -18,7 +18,7 @@ import numpy as np
 
 from .perturbation import perturb_batches
 from .segmentation import relabel
-from .validation import check_batch_size, check_predictions
+from .validation import check_batch_memory, check_batch_size, check_predictions
 
 __all__ = ["predict_samples"]
 
@@ -110,6 +110,7 @@ def predict_samples(
     """
     segments = relabel(segments)
     batch_size = check_batch_size(batch_size)
+    check_batch_memory(np.shape(image), np.asarray(image).itemsize, batch_size)
     from tqdm.auto import tqdm
 
     from . import cache as prediction_cache

@@ -6,11 +6,12 @@ Introduced in ``notebooks/01_superpixels.ipynb``. Every method returns labels ex
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from .validation import check_image
+from .validation import LARGE_SEGMENTATION_PIXELS, LargeImageWarning, check_image
 
 __all__ = [
     "METHODS",
@@ -179,6 +180,16 @@ def segment(
     from skimage import segmentation as sk
 
     image = check_image(image)
+    pixels = image.shape[0] * image.shape[1]
+    if pixels > LARGE_SEGMENTATION_PIXELS and method != "grid":
+        warnings.warn(
+            f"Segmenting a {image.shape[1]} x {image.shape[0]} image ({pixels / 1e6:.1f} MP) "
+            f"with {method} is slow and takes much memory (quickshift: about 100 s and 1.5 GB "
+            "at 12 MP). Fix: resize it first, e.g. helpers.images.resize_image(image, "
+            "(299, 299)), or use method='slic' or 'grid'.",
+            LargeImageWarning,
+            stacklevel=2,
+        )
     if method == "quickshift":
         kwargs = {**QUICKSHIFT_DEFAULTS, **params}
         labels = sk.quickshift(image, rng=random_state, **kwargs)

@@ -7,12 +7,17 @@ that checks it.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "LARGE_BATCH_BYTES",
+    "LARGE_SEGMENTATION_PIXELS",
     "MIN_SIDE",
+    "LargeImageWarning",
+    "check_batch_memory",
     "check_batch_size",
     "check_image",
     "check_image_batch",
@@ -25,6 +30,64 @@ __all__ = [
 ]
 
 MIN_SIDE = 8
+#: Above this estimated peak (bytes) of the perturbed batches, explaining warns.
+LARGE_BATCH_BYTES = 1 << 30
+#: Above this many pixels, segmenting warns (quickshift on 12 MP took 102 s and 1.55 GB).
+LARGE_SEGMENTATION_PIXELS = 2_000_000
+
+
+class LargeImageWarning(UserWarning):
+    """An image so large that LIME's memory or time will be high; the warning says the fix.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``.
+    """
+
+
+def check_batch_memory(image_shape: tuple[int, ...], itemsize: int, batch_size: int) -> int:
+    """Estimate the peak bytes of the perturbed batches and warn when it is large.
+
+    Introduced in ``notebooks/02_perturbation.ipynb``. Two batches exist at a time (one being
+    built while the model runs on the other), and the classifier converts one to float32, so
+    the estimate is ``batch_size * H * W * C * (2 * itemsize + 4)``.
+
+    Parameters
+    ----------
+    image_shape
+        ``(H, W, C)`` of the image explained.
+    itemsize
+        Bytes per value of the image (1 for uint8).
+    batch_size
+        Images per classifier call.
+
+    Returns
+    -------
+    int
+        The estimated peak in bytes.
+
+    Warns
+    -----
+    LargeImageWarning
+        When the estimate exceeds :data:`LARGE_BATCH_BYTES` (1 GiB), with the fix.
+
+    Examples
+    --------
+    >>> check_batch_memory((224, 224, 3), 1, 32) / 2**20  # MiB
+    27.5625
+    """
+    values = int(np.prod(image_shape[:3]))
+    peak = int(batch_size) * values * (2 * int(itemsize) + 4)
+    if peak > LARGE_BATCH_BYTES:
+        per_image = values * (2 * int(itemsize) + 4)
+        fits = max(1, LARGE_BATCH_BYTES // per_image)
+        warnings.warn(
+            f"The image is {image_shape[1]} x {image_shape[0]} pixels: batches of {batch_size} "
+            f"perturbed copies will take about {peak / 2**30:.1f} GiB. Fix: resize the image "
+            f"to the model's input size first (helpers.images.resize_image), or pass "
+            f"batch_size={fits} or less.",
+            LargeImageWarning,
+            stacklevel=3,
+        )
+    return peak
 
 
 def check_image(image: Any, name: str = "image") -> np.ndarray:
@@ -67,6 +130,11 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
     ...
     ValueError: image has shape (3, 16, 16), which looks channels-first (C, H, W). Fix: ...
     """
+    if isinstance(image, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array; LIME would ignore its mask and use the hidden values. "
+            f"Fix: decide what the masked pixels are, e.g. {name}.filled(0), and pass that."
+        )
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"{name} must be a numpy array (H, W, 3), got {type(image).__name__}. "
@@ -210,6 +278,12 @@ def check_predictions(predictions: Any, batch_len: int, num_classes: int | None)
     ...
     ValueError: classifier_fn must return a 2-D array (batch, classes); got shape (2,). ...
     """
+    if isinstance(predictions, tuple):
+        raise ValueError(
+            f"classifier_fn returned a {type(predictions).__name__} of "
+            f"{len(predictions)} items, not one array. Fix: return only the (B, K) "
+            "probabilities, e.g. `lambda x: model(x)[0]` if the model returns several outputs."
+        )
     p = np.asarray(predictions)
     if p.ndim != 2:
         raise ValueError(
@@ -364,6 +438,11 @@ def check_random_state(random_state: Any) -> tuple[np.random.Generator, int | No
     if isinstance(random_state, np.random.Generator):
         return random_state, None
     if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(
+                f"random_state must be a seed >= 0, got {random_state}. Fix: use any "
+                "non-negative integer, e.g. random_state=0."
+            )
         return np.random.default_rng(int(random_state)), int(random_state)
     raise TypeError(
         "random_state must be an int seed, a numpy Generator or None, "
@@ -408,7 +487,9 @@ def check_num_samples(num_samples: Any) -> int:
     return int(num_samples)
 
 
-def check_samples(samples: Any, num_superpixels: int, *, min_rows: int = 2) -> np.ndarray:
+def check_samples(
+    samples: Any, num_superpixels: int, *, min_rows: int = 2, original_first: bool = False
+) -> np.ndarray:
     """Validate 0/1 samples ``(N >= min_rows, S)`` and return them as uint8.
 
     Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it (every function
@@ -423,6 +504,9 @@ def check_samples(samples: Any, num_superpixels: int, *, min_rows: int = 2) -> n
         S, the number of columns they must have.
     min_rows
         The fewest rows accepted.
+    original_first
+        Require row 0 to be all ones, the original image: LIME explains the prediction on
+        row 0 (``labels`` are chosen from it and the surrogate's ``local_pred`` is read there).
 
     Returns
     -------
@@ -451,6 +535,12 @@ def check_samples(samples: Any, num_superpixels: int, *, min_rows: int = 2) -> n
         )
     if not np.isin(samples, (0, 1)).all():
         raise ValueError("samples must contain only 0 and 1.")
+    if original_first and not (samples[0] == 1).all():
+        raise ValueError(
+            "samples row 0 must be all ones (the original image): LIME explains the prediction "
+            "on row 0. Fix: np.vstack([np.ones(S, np.uint8), samples]), or draw samples with "
+            "perturbation.draw_samples(..., keep_original=True)."
+        )
     return samples.astype(np.uint8)
 
 
@@ -477,8 +567,11 @@ def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> l
 
     Raises
     ------
+    TypeError
+        For labels that are not integers (``1.7``, ``"1"``, ``True``).
     ValueError
-        For labels outside ``0..K-1``, an empty ``labels``, or neither argument usable.
+        For labels outside ``0..K-1``, repeated labels, an empty ``labels``, or neither
+        argument usable.
 
     Examples
     --------
@@ -488,7 +581,18 @@ def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> l
     """
     num_classes = len(original_scores)
     if labels is not None:
-        explained = [int(lab) for lab in np.atleast_1d(labels)]
+        given = list(np.atleast_1d(np.asarray(labels, dtype=object)))
+        wrong = [lab for lab in given if isinstance(lab, bool | np.bool_)
+                 or not isinstance(lab, int | np.integer)]  # fmt: skip
+        if wrong:
+            raise TypeError(
+                f"labels must be class indices (integers), got {wrong[0]!r} "
+                f"({type(wrong[0]).__name__}). Fix: pass ints, e.g. labels=[31]; a class name "
+                "becomes its index with model.class_names.index(name)."
+            )
+        explained = [int(lab) for lab in given]
+        if len(set(explained)) != len(explained):
+            raise ValueError(f"labels {explained} name a class twice. Fix: list each class once.")
         bad = [lab for lab in explained if not 0 <= lab < num_classes]
         if bad or not explained:
             raise ValueError(

@@ -264,3 +264,126 @@ def test_7_stale_temporary_files_are_reaped_on_the_next_write(tmp_path):
     assert fresh.exists()  # may be another process's write in progress: kept
     assert other.exists()  # another file's: not ours to touch
     assert Explanation.load(dest).labels == (0,)
+
+
+# ----- 5. large images ---------------------------------------------------------------------
+def test_5_large_images_warn_with_the_expected_peak_and_the_fix():
+    from helpers.validation import LargeImageWarning, check_batch_memory
+
+    with pytest.warns(
+        LargeImageWarning, match=r"about 6\.4 GiB.*resize_image.*batch_size=4 or less"
+    ):
+        peak = check_batch_memory((3000, 4000, 3), 1, 32)
+    assert peak == 32 * 3000 * 4000 * 3 * 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_batch_memory((299, 299, 3), 1, 32)  # the usual size: silent
+    big = np.zeros((1500, 1500, 3), np.uint8)
+    with pytest.warns(LargeImageWarning, match=r"2\.2 MP.*resize"):
+        segmentation.segment(big, "slic", n_segments=4)
+
+
+def test_5_explaining_a_large_image_warns_before_any_model_call():
+    from helpers.validation import LargeImageWarning
+
+    big = np.zeros((2000, 2000, 3), np.uint8)
+    segments = segmentation.grid_segments((2000, 2000), 2, 2)
+    model = Model()
+    with pytest.warns(LargeImageWarning, match="GiB"):
+        predict_samples(big, segments, np.ones((2, 4), np.uint8), model, batch_size=32,
+                        progress=False)  # fmt: skip
+    assert model.seen == 2
+
+
+# ----- 8. inputs that were silently accepted -----------------------------------------------
+def test_8_samples_whose_row_0_is_not_the_original_are_refused():
+    samples = perturbation.draw_samples(30, 12, 0)
+    samples[0, 3] = 0
+    with pytest.raises(ValueError, match=r"row 0 must be all ones.*np\.vstack"):
+        _explain(Model(), samples=samples)
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "match"),
+    [
+        ([1.7], TypeError, r"integers\), got 1\.7"),
+        (["1"], TypeError, r"got '1' \(str\)"),
+        ([True], TypeError, "got True"),
+        ([1, 1], ValueError, "name a class twice"),
+    ],
+)
+def test_8_labels_must_be_distinct_integers(labels, error, match):
+    with pytest.raises(error, match=match):
+        _explain(Model(), labels=labels)
+
+
+def test_8_hide_color_in_the_wrong_scale_is_refused():
+    float_image = IMAGE / 255.0
+    with pytest.raises(ValueError, match=r"outside \[0, 1\].*divide it by 255"):
+        ex.explain(float_image, Model(), segments=SEGMENTS, hide_color=128, num_samples=10,
+                   labels=[0], random_state=0, progress=False)  # fmt: skip
+    assert ex.explain(float_image, Model(), segments=SEGMENTS, hide_color=0.5, num_samples=10,
+                      labels=[0], random_state=0, progress=False).params["hide_color"] == 0.5  # fmt: skip
+
+
+def test_8_masked_arrays_are_refused():
+    masked = np.ma.masked_array(IMAGE, mask=np.zeros_like(IMAGE, bool))
+    with pytest.raises(TypeError, match=r"masked array.*filled"):
+        ex.explain(masked, Model(), segments=SEGMENTS, num_samples=10, labels=[0], progress=False)
+
+
+def test_8_the_explanation_does_not_alias_the_callers_image():
+    image = IMAGE.copy()
+    e = ex.explain(image, Model(), segments=SEGMENTS, num_samples=10, labels=[0],
+                   random_state=0, progress=False)  # fmt: skip
+    image[:] = 0
+    assert e.image.any() and not np.shares_memory(e.image, image)
+
+
+def test_8_extreme_scores_are_an_error_with_the_fix_not_nan_weights():
+    def huge(images):
+        v = np.asarray(images, dtype=np.float64).mean(axis=(1, 2, 3)) / 255
+        return np.stack([v * 1e200, -v * 1e200], axis=1)
+
+    with pytest.raises(FloatingPointError, match=r"label 0 could not be fitted.*Fix"):
+        _explain(huge)
+
+
+# ----- 9. errors that name the argument and the fix ---------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"hide_color": 300}, ValueError, r"hide_color=300 is outside 0\.\.255.*Fix"),
+        ({"random_state": -1}, ValueError, r"random_state must be a seed >= 0.*Fix"),
+        ({"kernel_width": "wide"}, ValueError, "kernel_width must be a positive number"),
+        ({"batch_size": True}, ValueError, "batch_size must be a positive integer"),
+    ],
+)
+def test_9_bad_arguments_name_themselves(kwargs, error, match):
+    model = Model()
+    with pytest.raises(error, match=match):
+        ex.explain(IMAGE, model, segments=SEGMENTS, num_samples=10, labels=[0], progress=False,
+                   **{"random_state": 0, **kwargs})  # fmt: skip
+    assert model.seen == 0  # refused before any model call
+
+
+def test_9_a_classifier_returning_a_tuple_is_told_how_to_fix_it():
+    def two_outputs(images):
+        return Model()(images), "aux"
+
+    with pytest.raises(ValueError, match=r"returned a tuple of 2 items.*\[0\]"):
+        _explain(two_outputs)
+
+
+@pytest.mark.parametrize(
+    ("batch", "match"),
+    [
+        (np.zeros((1, 8, 8, 4), np.uint8), "alpha"),
+        (np.zeros((1, 3, 8, 8), np.uint8), "moveaxis"),
+    ],
+)
+def test_9_batch_advice_for_rgba_and_channels_first(batch, match):
+    from helpers.validation import check_image_batch
+
+    with pytest.raises(ValueError, match=match):
+        check_image_batch(batch)
