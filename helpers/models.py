@@ -1,6 +1,7 @@
 """Models: one image-classifier interface, with a Keras and a LiteRT implementation.
 
-Introduced in ``notebooks/03_inception_predictions.ipynb``. TensorFlow, Keras and LiteRT are
+Introduced in ``notebooks/00_setup.ipynb`` (``load_model("auto")``); the interface is the
+subject of ``notebooks/03_inception_predictions.ipynb``. TensorFlow, Keras and LiteRT are
 imported inside the functions that need them, never at import time.
 
 Every model the series explains is an :class:`ImageClassifier`: calling it maps a batch of
@@ -84,30 +85,59 @@ UNTRAINED_MESSAGE = (
 class WeightsUnavailableError(RuntimeError):
     """The real InceptionV3 ImageNet weights could not be loaded.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``, which explains what to do without the weights;
+    no notebook names it.
+
+    Parameters
+    ----------
+    message
+        Why the weights could not be loaded, and four ways to go on.
     """
 
 
 class UntrainedWeightsWarning(UserWarning):
     """A model with untrained (random) weights was built on request.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook names it.
+
+    Parameters
+    ----------
+    message
+        :data:`UNTRAINED_MESSAGE`.
     """
 
 
 class StandInModelWarning(UserWarning):
     """``load_model("auto")`` returned another network than InceptionV3.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``, which says which network
+    stands in; no notebook names the warning.
+
+    Parameters
+    ----------
+    message
+        Why InceptionV3 is not available, and which network stands in.
     """
 
 
 def untrained_opt_in() -> bool:
     """Whether ``LIME_TUTORIAL_UNTRAINED`` asks for the untrained fallback (1/true/yes/on).
 
-    Introduced in ``notebooks/00_setup.ipynb``. Only :func:`load_inception_v3` with
-    ``weights="auto"`` reads it; :func:`load_model` builds an untrained network only when it
-    is asked for by name.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the environment report
+    does). Only :func:`load_inception_v3` with ``weights="auto"`` reads it; :func:`load_model`
+    builds an untrained network only when it is asked for by name.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {UNTRAINED_ENV: "on"}):
+    ...     untrained_opt_in()
+    True
     """
     return env_flag(UNTRAINED_ENV)
 
@@ -118,7 +148,9 @@ def untrained_opt_in() -> bool:
 class ImageClassifier(ABC):
     """An image classifier LIME can call: RGB batch in, ``(B, K)`` probabilities out.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``, whose models are instances of
+    it; no notebook names the class. Subclasses implement ``_predict`` and
+    :meth:`fingerprint`.
 
     Attributes
     ----------
@@ -148,7 +180,24 @@ class ImageClassifier(ABC):
     stands_in_for: str | None = None
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities ``(B, K)`` float64 for a batch ``(B, H, W, 3)``."""
+        """Probabilities ``(B, K)`` float64 for a batch ``(B, H, W, 3)``.
+
+        Parameters
+        ----------
+        images
+            ``(B, H, W, 3)`` RGB, uint8 or float in [0, 1]; any size (resized to
+            :attr:`input_size` on the way in).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(B, K)`` float64; ``(0, K)`` for an empty batch.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For a batch :func:`helpers.validation.check_image_batch` refuses.
+        """
         batch = check_image_batch(images)
         if len(batch) == 0:
             return np.zeros((0, len(self.class_names)))
@@ -160,7 +209,13 @@ class ImageClassifier(ABC):
 
     @abstractmethod
     def fingerprint(self) -> str:
-        """A hash of everything the outputs depend on (for the prediction cache)."""
+        """A hash of everything the outputs depend on (for the prediction cache).
+
+        Returns
+        -------
+        str
+            Equal for two classifiers exactly when they give the same outputs.
+        """
 
     @property
     def description(self) -> str:
@@ -173,7 +228,31 @@ class ImageClassifier(ABC):
     def top(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
         """The ``k`` most probable classes of one image ``(H, W, 3)`` as ``(index, name, p)``.
 
-        Introduced in ``notebooks/03_inception_predictions.ipynb``.
+        Introduced in ``notebooks/00_setup.ipynb``.
+
+        Parameters
+        ----------
+        image
+            One image ``(H, W, 3)``, uint8 or float in [0, 1].
+        k
+            How many classes.
+
+        Returns
+        -------
+        list of (int, str, float)
+            Most probable first; equal probabilities keep the order of the classes.
+
+        Raises
+        ------
+        ValueError
+            For a batch instead of one image.
+
+        Examples
+        --------
+        >>> from helpers import data
+        >>> model = load_model("mobilenet_v2")  # doctest: +SKIP
+        >>> model.top(data.tree_frog(model.input_size), k=1)  # doctest: +SKIP
+        [(31, 'tree_frog', 0.9921875)]
         """
         image = np.asarray(image)
         if image.ndim != 3:
@@ -237,7 +316,8 @@ def _native_stderr_silenced() -> Iterator[None]:
 class LiteRTClassifier(ImageClassifier):
     """An int8 ImageNet classifier run with LiteRT (``ai-edge-litert``).
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``, whose
+    ``load_model("mobilenet_v2")`` returns one; no notebook names the class.
 
     The graphs take one image at a time (a fixed reshape inside them rejects larger batches),
     so a batch is a loop. By default one interpreter runs each image on ``num_threads``
@@ -251,6 +331,25 @@ class LiteRTClassifier(ImageClassifier):
     class ``i`` in Keras' order. The background output is dropped, so rows are Keras-ordered
     ``(B, 1000)`` probabilities; each is the dequantized uint8 output, a multiple of 1/256, and
     a row sums to 1 minus the background's share (up to rounding).
+
+    Parameters
+    ----------
+    model_content
+        The ``.tflite`` file's bytes: a uint8 ``(1, H, W, 3)`` input and one output.
+    name, display_name, weights_source
+        See :class:`ImageClassifier`.
+    class_names
+        One name per output (without the background output, if the model has one).
+    num_workers
+        Interpreters to split a batch across.
+    num_threads
+        Threads per interpreter; default: one per available core, up to 2.
+
+    Raises
+    ------
+    ValueError
+        If the input is not uint8 ``(1, H, W, 3)``, or the outputs do not match the class
+        names (equal, or one more).
     """
 
     def __init__(
@@ -328,7 +427,13 @@ class LiteRTClassifier(ImageClassifier):
         return (raw[:, self._offset :].astype(np.float64) - self._zero_point) * self._scale
 
     def fingerprint(self) -> str:
-        """SHA-256 of the model file, with the input pipeline and output decoding."""
+        """SHA-256 of the model file, with the input pipeline and output decoding.
+
+        Returns
+        -------
+        str
+            ``"litert:<sha256>:<input size>:pil-bilinear:offset<0 or 1>"``.
+        """
         return f"litert:{self._fingerprint}:{self.input_size}:pil-bilinear:offset{self._offset}"
 
 
@@ -360,8 +465,27 @@ def load_litert(
 ) -> LiteRTClassifier:
     """One of the registry's int8 ImageNet models (``"mobilenet_v2"`` or ``"mobilenet_v1"``).
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``. The file is found through the
-    data registry (offline in ``LIME_TUTORIAL_DATA``) and verified by hash before use.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``, which loads these models
+    through :func:`load_model`; no notebook calls it. The file is found through the data
+    registry (offline in ``LIME_TUTORIAL_DATA``) and verified by hash before use.
+
+    Parameters
+    ----------
+    name
+        ``"mobilenet_v2"`` or ``"mobilenet_v1"``.
+    num_workers, num_threads
+        See :class:`LiteRTClassifier`.
+
+    Returns
+    -------
+    LiteRTClassifier
+
+    Raises
+    ------
+    ValueError
+        For another name.
+    helpers.data.DataFileError
+        If the model file or the label files cannot be had.
     """
     if name not in _LITERT_MODELS:
         raise ValueError(f"Unknown LiteRT model {name!r}; choose one of {sorted(_LITERT_MODELS)}.")
@@ -385,12 +509,36 @@ def load_litert(
 class KerasClassifier(ImageClassifier):
     """A Keras model as an :class:`ImageClassifier`, through one compiled function.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``, whose :func:`classifier_fn`
+    returns one; no notebook names the class.
 
     Images are resized to ``input_size`` and passed through ``preprocess`` (if given) inside
     one compiled TensorFlow function that always sees batches of exactly ``batch_size`` (the
     last batch is padded), so it is traced once per image size and memory stays bounded: a
     bare ``model(x)`` on a large batch can take gigabytes.
+
+    Parameters
+    ----------
+    model
+        A Keras model taking RGB in 0..255 (after ``preprocess``), returning ``(B, K)``.
+    name, display_name, weights_source, untrained
+        See :class:`ImageClassifier`; the names default to the Keras model's name.
+    input_size
+        ``(height, width)`` to resize to; default: the model's own input size when it has
+        one, else no resizing.
+    preprocess
+        A TensorFlow function applied to 0..255 float32 pixels inside the compiled call, e.g.
+        ``keras.applications.inception_v3.preprocess_input``.
+    class_names
+        One per output; default ``"0"``, ``"1"``, ...
+    batch_size
+        Images per compiled call.
+
+    Raises
+    ------
+    ValueError
+        If ``class_names`` does not have one name per output, or ``batch_size`` is not a
+        positive integer.
     """
 
     def __init__(
@@ -426,7 +574,18 @@ class KerasClassifier(ImageClassifier):
         self._forward = None
 
     def with_batch_size(self, batch_size: int) -> KerasClassifier:
-        """The same model and settings with another batch size."""
+        """The same model and settings with another batch size.
+
+        Parameters
+        ----------
+        batch_size
+            Images per compiled call.
+
+        Returns
+        -------
+        KerasClassifier
+            A new classifier around the same Keras model (the weights are shared).
+        """
         return KerasClassifier(
             self.model,
             name=self.name,
@@ -480,6 +639,12 @@ class KerasClassifier(ImageClassifier):
         inside another, a ``functools.partial``...): two of them cannot be told apart, so the
         prediction cache is not used for this model rather than risk serving another
         model's predictions.
+
+        Returns
+        -------
+        str or None
+            :func:`model_fingerprint`, the input size and the preprocessing function's
+            ``module.qualname``; ``None`` as said above.
         """
         pipeline = _function_identity(self.preprocess)
         if pipeline is None:
@@ -504,6 +669,21 @@ def classifier_fn(model: Any, *, batch_size: int = 32) -> KerasClassifier:
     -------
     KerasClassifier
         ``predict(images) -> (B, K) float64``.
+
+    Raises
+    ------
+    TypeError
+        For an :class:`ImageClassifier` that is not a :class:`KerasClassifier` (it is already
+        a ``classifier_fn``).
+
+    Examples
+    --------
+    >>> import keras  # doctest: +SKIP
+    >>> net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+    ...                         keras.layers.Dense(2, activation="softmax")])  # doctest: +SKIP
+    >>> predict = classifier_fn(net, batch_size=64)  # doctest: +SKIP
+    >>> predict(np.zeros((5, 8, 8, 3), np.uint8)).shape  # doctest: +SKIP
+    (5, 2)
     """
     if isinstance(model, KerasClassifier):
         return model.with_batch_size(batch_size)
@@ -539,6 +719,30 @@ def randomized_copy(model: KerasClassifier, *, random_state: int = 0) -> KerasCl
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The copy keeps the
     classifier's input size, preprocessing, names and batch size, and is marked ``untrained``.
+
+    Parameters
+    ----------
+    model
+        The trained classifier.
+    random_state
+        Seed of the new weights (He-uniform kernels, zero biases; independent of Keras'
+        global seed).
+
+    Returns
+    -------
+    KerasClassifier
+        Named ``<name>_randomized``; the original is not changed.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`KerasClassifier`.
+
+    Examples
+    --------
+    >>> random = randomized_copy(classifier_fn(cnn), random_state=1)  # doctest: +SKIP
+    >>> random.untrained, random.name  # doctest: +SKIP
+    (True, 'husky_wolf_cnn_randomized')
     """
     import keras
 
@@ -589,7 +793,8 @@ def load_inception_v3(
 ) -> KerasClassifier:
     """Keras InceptionV3 with ImageNet weights, or, only on request, the untrained network.
 
-    Introduced in ``notebooks/00_setup.ipynb``.
+    Belongs with ``notebooks/00_setup.ipynb``, which tells the weights apart; no notebook
+    calls it (they call :func:`load_model`).
 
     Parameters
     ----------
@@ -609,10 +814,23 @@ def load_inception_v3(
         Named ``"inception_v3"`` or ``"inception_v3_untrained"``; ``input_size`` is
         ``(299, 299)`` and the preprocessing maps 0..255 to the network's [-1, 1].
 
+    Raises
+    ------
+    WeightsUnavailableError
+        Without the real weights, unless untrained ones were asked for (above).
+    ValueError
+        For another ``weights``.
+
     Warns
     -----
     UntrainedWeightsWarning
         Whenever untrained weights are returned.
+
+    Examples
+    --------
+    >>> net = load_inception_v3("untrained")  # doctest: +SKIP
+    >>> net.untrained, net.input_size  # doctest: +SKIP
+    (True, (299, 299))
     """
     if weights not in ("auto", "imagenet", "untrained"):
         raise ValueError(f"weights must be 'auto', 'imagenet' or 'untrained', got {weights!r}.")
@@ -676,7 +894,7 @@ def load_model(
 ) -> ImageClassifier:
     """An ImageNet classifier by name (see the module docstring for the names).
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``.
 
     Parameters
     ----------
@@ -697,10 +915,27 @@ def load_model(
         Callable on ``(B, H, W, 3)`` images, returning ``(B, 1000)`` probabilities in Keras'
         ImageNet order; ``model.description`` says which network it is.
 
+    Raises
+    ------
+    ValueError
+        For a name not in :data:`MODEL_NAMES`.
+    WeightsUnavailableError
+        For ``"inception_v3"`` without its real weights.
+    helpers.data.DataFileError
+        If a model file cannot be had.
+
+    Warns
+    -----
+    StandInModelWarning
+        When ``"auto"`` gives MobileNetV2.
+    UntrainedWeightsWarning
+        For ``"inception_v3_untrained"``.
+
     Examples
     --------
+    >>> from helpers import data
     >>> model = load_model("mobilenet_v2")  # doctest: +SKIP
-    >>> model.top(data.load_image("red_eyed_tree_frog.jpg"), k=1)  # doctest: +SKIP
+    >>> model.top(data.tree_frog(model.input_size), k=1)  # doctest: +SKIP
     [(31, 'tree_frog', 0.99...)]
     """
     if name not in MODEL_NAMES:
@@ -760,7 +995,8 @@ def _function_identity(function: Any) -> str | None:
 def model_fingerprint(model: Any) -> str:
     """A hash of a Keras model's architecture and weight values (for caching).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The architecture is every
+    Belongs with ``notebooks/06_explaining_predictions.ipynb`` (the prediction cache); no
+    notebook calls it (:meth:`KerasClassifier.fingerprint` does). The architecture is every
     layer's type and configuration (activations included) without its auto-numbered name, so
     the same network built twice has the same fingerprint, and the same weights behind another
     final activation do not.
@@ -799,7 +1035,22 @@ def _class_names_from(path: str) -> tuple[str, ...]:
 def imagenet_class_names() -> list[str]:
     """The 1000 ImageNet class names in Keras' index order (from the registry's class index).
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Introduced in ``notebooks/00_setup.ipynb``.
+
+    Returns
+    -------
+    list of str
+        A new list on every call (the file is read once).
+
+    Raises
+    ------
+    helpers.data.DataFileError
+        If ``keras/models/imagenet_class_index.json`` cannot be had.
+
+    Examples
+    --------
+    >>> imagenet_class_names()[:3]  # doctest: +SKIP
+    ['tench', 'goldfish', 'great_white_shark']
     """
     path = fetch("keras/models/imagenet_class_index.json", progress=False)
     return list(_class_names_from(str(path)))
@@ -810,7 +1061,36 @@ def decode_predictions(
 ) -> list[list[tuple[int, str, float]]]:
     """Top classes of each row of ``(B, 1000)`` probabilities as ``(index, name, p)``.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``; no notebook calls it (they use
+    :meth:`ImageClassifier.top`).
+
+    Parameters
+    ----------
+    probabilities
+        ``(B, 1000)`` in Keras' ImageNet order.
+    top
+        Classes per row.
+
+    Returns
+    -------
+    list of list of (int, str, float)
+        One list per row, most probable first.
+
+    Raises
+    ------
+    ValueError
+        For another shape.
+
+    Examples
+    --------
+    >>> decode_predictions(np.ones((1, 10)))
+    Traceback (most recent call last):
+    ...
+    ValueError: decode_predictions expects (B, 1000) probabilities, got (1, 10).
+    >>> p = np.zeros((1, 1000))
+    >>> p[0, 31] = 0.9
+    >>> decode_predictions(p, top=1)  # doctest: +SKIP
+    [[(31, 'tree_frog', 0.9)]]
     """
     p = np.asarray(probabilities)
     if p.ndim != 2 or p.shape[1] != 1000:
@@ -824,7 +1104,30 @@ def decode_predictions(
 def untrained_banner(model: Any) -> str:
     """A large-text warning for notebooks to print above predictions ('' for real weights).
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``; no notebook calls it (they
+    use :func:`helpers.plotting.mark_untrained`).
+
+    Parameters
+    ----------
+    model
+        Any model; untrained when its ``untrained`` attribute is true.
+
+    Returns
+    -------
+    str
+        Three lines: :data:`UNTRAINED_MESSAGE` between two rows of ``!``; ``""`` for a
+        trained model.
+
+    Examples
+    --------
+    >>> class RandomNet:
+    ...     untrained = True
+    >>> print(untrained_banner(RandomNet()))
+    !!!!!!!!!!...
+    !!  UNTRAINED InceptionV3: ...
+    !!!!!!!!!!...
+    >>> untrained_banner(object())
+    ''
     """
     if not getattr(model, "untrained", False):
         return ""
