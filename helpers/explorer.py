@@ -47,8 +47,28 @@ HIDE_COLORS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "b
 def hide_color_key(hide_color: Any, channels: int = 3) -> str:
     """A canonical name of a ``hide_color``, equal for values that give the same hidden image.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. ``0``, ``0.0``,
-    ``(0, 0, 0)`` and ``[0, 0, 0]`` all name black on a ``channels``-channel image.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (the
+    explorer keys its stored predictions by it). ``0``, ``0.0``, ``(0, 0, 0)`` and
+    ``[0, 0, 0]`` all name black on a ``channels``-channel image.
+
+    Parameters
+    ----------
+    hide_color
+        ``None``, a string such as ``"blur"``, a number or one value per channel.
+    channels
+        The image's number of channels, to which a single number is broadcast.
+
+    Returns
+    -------
+    str
+        JSON text: ``null``, the quoted string, or the list of channel values as floats.
+
+    Examples
+    --------
+    >>> hide_color_key(0) == hide_color_key((0.0, 0.0, 0.0)), hide_color_key(128)
+    (True, '[128.0, 128.0, 128.0]')
+    >>> hide_color_key(None), hide_color_key("blur")
+    ('null', '"blur"')
     """
     if hide_color is None or isinstance(hide_color, str):
         return json.dumps(hide_color)
@@ -61,9 +81,10 @@ def default_explorer_inputs(
 ) -> tuple[Explanation, Any]:
     """The explorer's default content: MobileNetV2 (int8) and LIME on the tree frog.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. Deterministic: the same
-    arguments give the same explanation in every process, so a test can compute what a
-    served explorer shows.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (``apps/explorer.ipynb`` does, through :meth:`helpers.explorer_app.ExplorerApp.default`).
+    Deterministic: the same arguments give the same explanation in every process, so a test
+    can compute what a served explorer shows.
 
     Parameters
     ----------
@@ -77,6 +98,17 @@ def default_explorer_inputs(
     explanation, model
         The explanation of the top class, and the model (an
         :class:`~helpers.models.ImageClassifier`).
+
+    Raises
+    ------
+    helpers.data.DataFileError
+        If the model or the image cannot be had.
+
+    Examples
+    --------
+    >>> explanation, model = default_explorer_inputs(num_samples=300)  # doctest: +SKIP
+    >>> model.name, explanation.labels  # doctest: +SKIP
+    ('mobilenet_v2', (31,))
     """
     from .data import load_image
     from .explain import explain
@@ -98,7 +130,17 @@ def default_explorer_inputs(
 class Visit:
     """One mask the learner has looked at, with one fill, and the network's outputs on it.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it
+    (:attr:`ExplorerState.history` is a list of them).
+
+    Attributes
+    ----------
+    mask
+        ``(S,)`` uint8, 1 = superpixel shown.
+    hide_color
+        The fill of the hidden superpixels.
+    probabilities
+        ``(K,)`` the network's output on the masked image.
     """
 
     mask: np.ndarray  #: (S,) uint8, 1 = superpixel shown
@@ -146,9 +188,25 @@ class ExplorerState:
 
     Examples
     --------
-    >>> state = ExplorerState(explanation, model)  # doctest: +SKIP
-    >>> state.toggle(state.superpixel_at(120, 80))  # doctest: +SKIP
-    >>> state.model_probability, state.surrogate_prediction  # doctest: +SKIP
+    A model linear in the four quarters of an image, explained with 100 samples:
+
+    >>> from helpers.explain import explain
+    >>> from helpers.segmentation import grid_segments
+    >>> from helpers.toy_models import linear_superpixel_classifier
+    >>> image = np.full((16, 16, 3), 200, np.uint8)
+    >>> segments = grid_segments(image.shape, 2)
+    >>> model = linear_superpixel_classifier(image, segments, [0.4, 0.0, 0.2, 0.1])
+    >>> e = explain(image, model, segments=segments, num_samples=100, labels=[1], hide_color=0,
+    ...             random_state=0, progress=False)
+    >>> state = ExplorerState(e, model)
+    >>> state.toggle(state.superpixel_at(0, 0))  # hide the top-left quarter
+    >>> state.mask.tolist(), round(state.model_probability, 3), state.model_calls
+    ([0, 1, 1, 1], 0.3, 2)
+    >>> state.pairs().round(2).tolist()  # (network, surrogate) for each mask seen
+    [[0.7, 0.67], [0.3, 0.31]]
+    >>> state.set_kernel_width(1.0)  # refitted from the stored predictions: no model call
+    >>> state.model_calls
+    2
     """
 
     def __init__(
@@ -220,13 +278,40 @@ class ExplorerState:
 
         These are the labels whose surrogates have something to explain; a class the
         network never gives any probability has a constant target and all-zero weights.
+
+        Parameters
+        ----------
+        k
+            How many classes.
+
+        Returns
+        -------
+        list of int
+            Class indices, highest mean first, over the samples predicted with the current
+            fill.
         """
         mean = self._predictions[self._key(self.hide_color)].mean(axis=0)
         order = np.argsort(-mean, kind="stable")[: int(k)]
         return [int(j) for j in order]
 
     def superpixel_at(self, row: int, col: int) -> int:
-        """The superpixel under pixel ``(row, col)`` of the image."""
+        """The superpixel under pixel ``(row, col)`` of the image.
+
+        Parameters
+        ----------
+        row, col
+            The pixel, counted from the top-left corner.
+
+        Returns
+        -------
+        int
+            Its superpixel's label.
+
+        Raises
+        ------
+        ValueError
+            For a pixel outside the image.
+        """
         height, width = self.segments.shape
         row, col = int(row), int(col)
         if not (0 <= row < height and 0 <= col < width):
@@ -237,7 +322,18 @@ class ExplorerState:
         return int(self.segments[row, col])
 
     def surrogate_at(self, mask: np.ndarray) -> float:
-        """The current surrogate's prediction for any mask: ``intercept + coef @ mask``."""
+        """The current surrogate's prediction for any mask: ``intercept + coef @ mask``.
+
+        Parameters
+        ----------
+        mask
+            ``(S,)`` 0/1 values (not checked).
+
+        Returns
+        -------
+        float
+            No model call is made.
+        """
         fit = self.fit
         return float(fit.intercept + fit.coef @ np.asarray(mask, dtype=np.float64))
 
@@ -253,6 +349,11 @@ class ExplorerState:
         surrogate's, so changing the kernel width moves the points up or down: the record
         shows how well *this* surrogate matches the network on all the masks tried so far.
         Rows are in the order of :attr:`history`; the last row is the current mask.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, 2)`` float64.
         """
         key = self._key(self.hide_color)
         rows = [
@@ -264,14 +365,40 @@ class ExplorerState:
 
     # ----- changing the mask -------------------------------------------------------------
     def toggle(self, superpixel: int) -> None:
-        """Hide superpixel ``superpixel`` if it is shown, show it if it is hidden."""
+        """Hide superpixel ``superpixel`` if it is shown, show it if it is hidden.
+
+        A mask not seen before with the current fill costs one model call.
+
+        Parameters
+        ----------
+        superpixel
+            A label ``0..S-1``.
+
+        Raises
+        ------
+        TypeError
+            For a label that is not an int.
+        ValueError
+            For a label outside ``0..S-1``.
+        """
         j = self._check_superpixel(superpixel)
         mask = self._mask.copy()
         mask[j] = 1 - mask[j]
         self._set(mask)
 
     def set_mask(self, mask: Sequence[int] | np.ndarray) -> None:
-        """Use ``mask`` (``S`` values of 0/1) as the current mask."""
+        """Use ``mask`` (``S`` values of 0/1) as the current mask.
+
+        Parameters
+        ----------
+        mask
+            One value per superpixel, 1 = shown.
+
+        Raises
+        ------
+        ValueError
+            For another length or values other than 0 and 1.
+        """
         mask = np.asarray(mask)
         if mask.shape != (self.num_superpixels,) or not np.isin(mask, (0, 1)).all():
             raise ValueError(
@@ -290,6 +417,16 @@ class ExplorerState:
         This is the image LIME shows as its explanation (``image_and_mask`` with
         ``positive_only=True, hide_rest=True``), for the current surrogate. Fewer than ``k``
         are shown when fewer have a positive weight.
+
+        Parameters
+        ----------
+        k
+            How many superpixels to show, 0 or more.
+
+        Raises
+        ------
+        ValueError
+            For a negative ``k``.
         """
         k = int(k)
         if k < 0:
@@ -302,7 +439,20 @@ class ExplorerState:
 
     # ----- changing the settings ---------------------------------------------------------
     def set_label(self, label: int) -> None:
-        """Follow another class. Refits from the stored predictions: no model calls."""
+        """Follow another class. Refits from the stored predictions: no model calls.
+
+        Parameters
+        ----------
+        label
+            A class index of the model's output (any class, not only the explained ones).
+
+        Raises
+        ------
+        TypeError
+            For a label that is not an int.
+        ValueError
+            For a label outside the model's classes.
+        """
         self.label = self._check_label(label)
         self._update()
 
@@ -313,6 +463,16 @@ class ExplorerState:
         new width, ``exponential_kernel(distances, kernel_width)``, and fitted with the
         explanation's surrogate settings: what :func:`helpers.explain.explain` gives for the
         same samples and this width.
+
+        Parameters
+        ----------
+        kernel_width
+            A positive number.
+
+        Raises
+        ------
+        ValueError
+            For a width that is not positive and finite.
         """
         width = float(kernel_width)
         self._kernel(np.zeros(1), width)  # validates the width
@@ -325,6 +485,16 @@ class ExplorerState:
         The network sees the new fill at once. The surrogate has to be fitted on predictions
         made with the same fill, so for a fill not used before the explanation's samples are
         predicted again (``num_samples`` model calls, once per fill).
+
+        Parameters
+        ----------
+        hide_color
+            As for :func:`helpers.perturbation.hidden_image`.
+
+        Raises
+        ------
+        ValueError
+            For a fill :func:`helpers.perturbation.hidden_image` refuses; nothing changes.
         """
         self._hidden(hide_color)  # validates hide_color before anything changes
         key = self._key(hide_color)
