@@ -40,7 +40,22 @@ _BOUNDARY = np.array([255, 221, 0], dtype=np.float64)  # yellow superpixel outli
 def format_number(value: float) -> str:
     """How the app prints a probability or prediction: four decimals.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (the
+    browser test compares the page's text with it).
+
+    Parameters
+    ----------
+    value
+        A probability or a surrogate's prediction.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(0.123456), format_number(-0.5)
+    ('0.1235', '-0.5000')
     """
     return f"{value:.4f}"
 
@@ -48,9 +63,28 @@ def format_number(value: float) -> str:
 def scatter_svg(pairs: np.ndarray, *, size: int = 240) -> str:
     """A small SVG scatter of (network, surrogate) pairs, the last one highlighted.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The dashed diagonal is
-    where the surrogate would be exactly right; both axes cover [0, 1] and any surrogate
-    value outside it.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (the
+    app draws it). The dashed diagonal is where the surrogate would be exactly right; both
+    axes cover [0, 1] and any surrogate value outside it.
+
+    Parameters
+    ----------
+    pairs
+        ``(n, 2)`` (network, surrogate) values, e.g. :meth:`ExplorerState.pairs`; may be
+        empty.
+    size
+        Width of the picture in pixels.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element, one circle per pair (the last one red and larger).
+
+    Examples
+    --------
+    >>> svg = scatter_svg([[0.7, 0.67], [0.3, 0.31]])
+    >>> svg.startswith("<svg"), svg.count("<circle")
+    (True, 2)
     """
     pairs = np.asarray(pairs, dtype=np.float64).reshape(-1, 2)
     lo = min(0.0, float(pairs.min())) if len(pairs) else 0.0
@@ -127,6 +161,22 @@ class ExplorerApp:
         How many times the display has been redrawn (also in the page, ``data-updates``).
     last_update_seconds
         Time the last redraw took in Python (the state update, the model call, the PNG).
+
+    Examples
+    --------
+    >>> from helpers.explain import explain
+    >>> from helpers.segmentation import grid_segments
+    >>> from helpers.toy_models import linear_superpixel_classifier
+    >>> image = np.full((16, 16, 3), 200, np.uint8)
+    >>> segments = grid_segments(image.shape, 2)
+    >>> model = linear_superpixel_classifier(image, segments, [0.4, 0.0, 0.2, 0.1])
+    >>> e = explain(image, model, segments=segments, num_samples=100, labels=[1], hide_color=0,
+    ...             random_state=0, progress=False)
+    >>> app = ExplorerApp.from_explanation(e, model)
+    >>> app.click(3, 5)  # displayed pixel (3, 5) is image pixel (1, 2), in the first quarter
+    >>> app.refresh()
+    >>> app.state.mask.tolist(), app.updates
+    ([0, 1, 1, 1], 2)
     """
 
     def __init__(
@@ -249,7 +299,19 @@ class ExplorerApp:
         """The explorer on MobileNetV2 and the tree frog (see
         :func:`helpers.explorer.default_explorer_inputs`).
 
-        Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+        Belongs with ``notebooks/06_explaining_predictions.ipynb``; ``apps/explorer.ipynb``
+        (``make explore``) calls it, no notebook does.
+
+        Parameters
+        ----------
+        num_samples
+            LIME samples (default 1000, 300 under ``LIME_TUTORIAL_QUICK=1``).
+        **kwargs
+            The options of :class:`ExplorerApp` (``scale``, ``num_labels``, ``title``).
+
+        Returns
+        -------
+        ExplorerApp
         """
         explanation, model = default_explorer_inputs(num_samples=num_samples)
         return cls(ExplorerState(explanation, model), **kwargs)
@@ -261,6 +323,19 @@ class ExplorerApp:
         """The explorer on any explanation and the model it explains.
 
         Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+
+        Parameters
+        ----------
+        explanation
+            A LIME explanation of ``model``.
+        model
+            The classifier explained.
+        **kwargs
+            The options of :class:`ExplorerApp` (``scale``, ``num_labels``, ``title``).
+
+        Returns
+        -------
+        ExplorerApp
         """
         return cls(ExplorerState(explanation, model), **kwargs)
 
@@ -276,7 +351,13 @@ class ExplorerApp:
         return f"class {label}"
 
     def render(self) -> np.ndarray:
-        """The picture shown: the masked image, enlarged, with the superpixels outlined."""
+        """The picture shown: the masked image, enlarged, with the superpixels outlined.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(scale * H, scale * W, 3)`` uint8; superpixel borders are blended with yellow.
+        """
         s = self.scale
         pixels = np.repeat(np.repeat(self.state.masked_image, s, axis=0), s, axis=1)
         if pixels.dtype != np.uint8:
@@ -287,7 +368,15 @@ class ExplorerApp:
         return pixels
 
     def numbers_html(self) -> str:
-        """The two large numbers and the mask's distance and kernel weight, as HTML."""
+        """The two large numbers and the mask's distance and kernel weight, as HTML.
+
+        Returns
+        -------
+        str
+            The network's and the surrogate's number carry the CSS classes
+            ``lime-explorer-model`` and ``lime-explorer-surrogate`` and their exact value in
+            ``data-value``; the box carries the redraw count in ``data-updates``.
+        """
         st = self.state
         hidden = st.num_superpixels - int(st.mask.sum())
 
@@ -344,7 +433,17 @@ class ExplorerApp:
         return run
 
     def click(self, row: float, col: float) -> None:
-        """What a click on the image at displayed pixel ``(row, col)`` does."""
+        """What a click on the image at displayed pixel ``(row, col)`` does.
+
+        The superpixel under the pixel is toggled (:meth:`ExplorerState.toggle`); the click
+        handler then redraws (:meth:`refresh`). Clicks on the image's border land on the
+        nearest pixel.
+
+        Parameters
+        ----------
+        row, col
+            Position on the displayed image, in screen pixels (``scale`` per image pixel).
+        """
         height, width = self.state.segments.shape
         r = min(max(int(row // self.scale), 0), height - 1)
         c = min(max(int(col // self.scale), 0), width - 1)
