@@ -1,9 +1,10 @@
 """Serve the LIME explorer alone with Voilà, on 127.0.0.1, and drive it in Chromium.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb``. :class:`VoilaServer` starts
-Voilà on ``apps/explorer.ipynb`` in a child process, waits until it accepts connections, and
-always stops it (the whole process group, kernels included) on leaving the ``with`` block.
-A taken port is an error, never a silent move to another port.
+Belongs with ``notebooks/06_explaining_predictions.ipynb``, which points to ``make explore``;
+no notebook imports it. :class:`VoilaServer` starts Voilà on ``apps/explorer.ipynb`` in a
+child process, waits until it accepts connections, and always stops it (the whole process
+group, kernels included) on leaving the ``with`` block. A taken port is an error, never a
+silent move to another port.
 
 The browser functions (:func:`chromium_page`, :func:`open_explorer`, :func:`read_numbers`,
 :func:`click_pixel`) drive the system's Chromium with Playwright (the ``[test]`` extra; a
@@ -65,14 +66,39 @@ INSTALL_CHROMIUM = (
 class PortInUseError(RuntimeError):
     """The port asked for is already taken on 127.0.0.1.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it.
+
+    Parameters
+    ----------
+    message
+        The port, and how to choose another (``make explore EXPLORE_PORT=...``).
     """
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
     """Whether a server could listen on ``host:port`` now.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    port
+        The TCP port.
+    host
+        The address to bind, ``127.0.0.1`` by default.
+
+    Returns
+    -------
+    bool
+        Whether binding succeeded (the port is released again at once).
+
+    Examples
+    --------
+    >>> import socket
+    >>> with socket.socket() as taken:
+    ...     taken.bind(("127.0.0.1", 0))
+    ...     port_is_free(taken.getsockname()[1])
+    False
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
@@ -85,7 +111,22 @@ def port_is_free(port: int, host: str = HOST) -> bool:
 def free_port(host: str = HOST) -> int:
     """A port on ``host`` that is free now (the OS picks it).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+    Another program may take the port before it is used.
+
+    Parameters
+    ----------
+    host
+        The address to bind, ``127.0.0.1`` by default.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> 1024 <= free_port() <= 65535
+    True
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -95,7 +136,8 @@ def free_port(host: str = HOST) -> int:
 class VoilaServer:
     """Voilà serving one notebook on ``127.0.0.1:port``, as a context manager.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; ``make explore``, the browser
+    test and ``benchmarks/bench_explorer.py`` use it, no notebook does.
 
     Parameters
     ----------
@@ -117,6 +159,17 @@ class VoilaServer:
         ``http://127.0.0.1:PORT/``, once started.
     log_path
         File that collects the server's output while it runs (``quiet`` only).
+
+    Examples
+    --------
+    Nothing starts until :meth:`start` (or ``with``):
+
+    >>> server = VoilaServer(8899, quiet=False)
+    >>> server.url, server.command()[1:3]
+    ('http://127.0.0.1:8899/', ['-m', 'voila'])
+    >>> with VoilaServer() as server:  # doctest: +SKIP
+    ...     print(server.url)  # open it in a browser while the block runs
+    http://127.0.0.1:.../
     """
 
     def __init__(
@@ -141,7 +194,13 @@ class VoilaServer:
             self.log_path = Path(self._log.name)
 
     def command(self) -> list[str]:
-        """The Voilà command line (no browser, only 127.0.0.1, never another port)."""
+        """The Voilà command line (no browser, only 127.0.0.1, never another port).
+
+        Returns
+        -------
+        list of str
+            This Python running ``-m voila`` on :attr:`notebook`.
+        """
         return [
             sys.executable, "-m", "voila", str(self.notebook),
             "--no-browser", f"--port={self.port}", f"--Voila.ip={HOST}",
@@ -149,13 +208,36 @@ class VoilaServer:
         ]  # fmt: skip
 
     def log(self) -> str:
-        """What the server has printed so far (``""`` when it prints to the terminal)."""
+        """What the server has printed so far (``""`` when it prints to the terminal).
+
+        Returns
+        -------
+        str
+            The log file's text (undecodable bytes replaced); ``""`` after :meth:`stop`.
+        """
         if self.log_path is None or not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")
 
     def start(self) -> str:
-        """Start Voilà and wait until it accepts connections; returns :attr:`url`."""
+        """Start Voilà and wait until it accepts connections; returns :attr:`url`.
+
+        Returns
+        -------
+        str
+            :attr:`url`.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the notebook does not exist.
+        PortInUseError
+            If the port is taken.
+        RuntimeError
+            If Voilà exits before serving (its output is in the message).
+        TimeoutError
+            If it does not accept connections within ``timeout`` seconds (it is stopped).
+        """
         if not self.notebook.is_file():
             raise FileNotFoundError(f"No notebook to serve at {self.notebook}.")
         if not port_is_free(self.port):
@@ -228,7 +310,14 @@ class VoilaServer:
 def find_chromium() -> str | None:
     """Path of the system's Chromium (``LIME_TUTORIAL_CHROMIUM``, else ``chromium`` on PATH).
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (the
+    browser test and benchmark do).
+
+    Returns
+    -------
+    str or None
+        An executable path; ``None`` when there is none (or ``LIME_TUTORIAL_CHROMIUM`` names
+        a file that is not executable).
     """
     chosen = os.environ.get("LIME_TUTORIAL_CHROMIUM")
     if chosen:
@@ -246,8 +335,30 @@ def chromium_page(
 ) -> Iterator[Any]:
     """A Playwright page in headless Chromium with a new, empty profile in ``profile_dir``.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The browser is always
-    closed on leaving the block.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it. The
+    browser is always closed on leaving the block.
+
+    Parameters
+    ----------
+    executable
+        Chromium's path (:func:`find_chromium`).
+    profile_dir
+        An empty directory for the browser's profile.
+    width, height
+        The viewport, in pixels.
+
+    Yields
+    ------
+    playwright.sync_api.Page
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as profile, VoilaServer() as server:  # doctest: +SKIP
+    ...     with chromium_page(find_chromium(), profile) as page:
+    ...         open_explorer(page, server.url)
+    ...         click_pixel(page, 100, 100) < 1000  # milliseconds
+    True
     """
     from playwright.sync_api import sync_playwright
 
@@ -268,7 +379,17 @@ def chromium_page(
 def open_explorer(page: Any, url: str, *, timeout: float = 120.0) -> None:
     """Load the explorer at ``url`` and wait until its numbers are shown.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (see
+    :func:`chromium_page` for an example).
+
+    Parameters
+    ----------
+    page
+        A Playwright page (:func:`chromium_page`).
+    url
+        The served explorer (:attr:`VoilaServer.url`).
+    timeout
+        Seconds to wait; the first load computes the explanation.
 
     Raises
     ------
@@ -293,7 +414,18 @@ def read_numbers(page: Any) -> dict[str, Any]:
     """The numbers the page shows: text and exact value of network and surrogate, and the
     redraw counter.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
+
+    Parameters
+    ----------
+    page
+        A Playwright page showing the explorer (:func:`open_explorer`).
+
+    Returns
+    -------
+    dict
+        ``model_text``, ``model_value``, ``surrogate_text``, ``surrogate_value`` (the values
+        as the ``repr`` strings the page carries) and ``updates`` (int).
     """
     from .explorer_app import MODEL_CLASS, SURROGATE_CLASS
 
@@ -313,7 +445,19 @@ def read_numbers(page: Any) -> dict[str, Any]:
 def click_pixel(page: Any, row: int, col: int, *, scale: int = 2, timeout: float = 30.0) -> float:
     """Click image pixel ``(row, col)`` in the explorer and wait for the new numbers.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (see
+    :func:`chromium_page` for an example).
+
+    Parameters
+    ----------
+    page
+        A Playwright page showing the explorer.
+    row, col
+        The image pixel to click (its centre is clicked).
+    scale
+        Screen pixels per image pixel, as the app's ``scale``.
+    timeout
+        Seconds to wait for the new numbers.
 
     Returns
     -------
