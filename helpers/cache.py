@@ -38,9 +38,14 @@ __all__ = [
 class UncachedPredictionWarning(UserWarning):
     """The prediction cache was asked for but could not be used; nothing is lost.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``: an entry that fails its checks
-    is discarded and recomputed, a model without a stable identity is not cached, and a cache
-    that cannot be written leaves the predictions uncached.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it. An
+    entry that fails its checks is discarded and recomputed, a model without a stable identity
+    is not cached, and a cache that cannot be written leaves the predictions uncached.
+
+    Parameters
+    ----------
+    message
+        Which of these happened, and why.
     """
 
 

@@ -35,7 +35,13 @@ _MEMBERS = (
 class ExplanationFileError(ValueError):
     """A file that :meth:`Explanation.load` refuses: not a complete, consistent explanation.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``, which saves and loads an
+    explanation; no notebook names it. A ``ValueError``, so ``except ValueError`` catches it.
+
+    Parameters
+    ----------
+    message
+        The file and what is wrong with it.
     """
 
 

@@ -85,11 +85,11 @@ def atomic_path(dest: Path) -> Iterator[Path]:
 def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
     """Delete the temporary files that killed writes to ``dest`` left behind.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb`` (every save calls it through
-    :func:`atomic_path`). A write killed with ``kill -9`` never reaches its clean-up, so its
-    ``.<stem>.<random>.part<suffix>`` file stays. The next write to the same place removes the
-    ones older than ``older_than`` seconds; younger ones may belong to a write in progress in
-    another process and are left alone.
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (every save
+    does, through :func:`atomic_path`). A write killed with ``kill -9`` never reaches its
+    clean-up, so its ``.<stem>.<random>.part<suffix>`` file stays. The next write to the same
+    place removes the ones older than ``older_than`` seconds; younger ones may belong to a write
+    in progress in another process and are left alone.
 
     Parameters
     ----------

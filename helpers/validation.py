@@ -39,14 +39,21 @@ LARGE_SEGMENTATION_PIXELS = 2_000_000
 class LargeImageWarning(UserWarning):
     """An image so large that LIME's memory or time will be high; the warning says the fix.
 
-    Introduced in ``notebooks/02_perturbation.ipynb``.
+    Belongs with ``notebooks/02_perturbation.ipynb``, whose perturbed batches are what grows;
+    no notebook names it.
+
+    Parameters
+    ----------
+    message
+        The expected cost and how to lower it.
     """
 
 
 def check_batch_memory(image_shape: tuple[int, ...], itemsize: int, batch_size: int) -> int:
     """Estimate the peak bytes of the perturbed batches and warn when it is large.
 
-    Introduced in ``notebooks/02_perturbation.ipynb``. Two batches exist at a time (one being
+    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
+    (:func:`helpers.prediction.predict_samples` does). Two batches exist at a time (one being
     built while the model runs on the other), and the classifier converts one to float32, so
     the estimate is ``batch_size * H * W * C * (2 * itemsize + 4)``.
 
