@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.segmentation import quickshift
 
-from helpers import data, kernels, perturbation, segmentation, toy_models
+from helpers import data, kernels, perturbation, segmentation, synthetic, toy_models
 from helpers.explain import explain
 from helpers.segmentation import num_superpixels
 
@@ -155,3 +155,42 @@ def test_05_exercise_ridge_on_few_paper_samples(images):
     assert found == {(100, "ridge"): 3, (100, "k_lasso"): 4, (1000, "ridge"): 6,
                      (1000, "k_lasso"): 6}  # fmt: skip
     assert on_truth[(100, "ridge")] == 0.63 and on_truth[(100, "k_lasso")] == 2.06
+
+
+# 08_husky_vs_wolf, exercises 1 and 2 (a CNN trained as in the notebook, seed 0, 6 epochs).
+def _husky_on_snow(confounded):
+    from helpers.models import classifier_fn
+
+    train = synthetic.husky_wolf_dataset(400, random_state=0, confounded=confounded)
+    predict = classifier_fn(
+        synthetic.train_husky_wolf_cnn(train, random_state=0, epochs=6), batch_size=64
+    )
+    image, animal = synthetic.draw_scene("husky", "snow", random_state=123)
+    return predict, image, animal, segmentation.segment(image, "slic", n_segments=40)
+
+
+def test_08_exercise_share_stability():
+    predict, image, animal, segments = _husky_on_snow(confounded=True)
+    spread = {}
+    for n in (100, 1000):
+        shares = []
+        for seed in range(5):
+            e = explain(image, predict, segments=segments, num_samples=n, labels=[1],
+                        hide_color=0, random_state=seed, progress=False)  # fmt: skip
+            shares.append(synthetic.background_share(e.coef[1], segments, animal))
+        spread[n] = max(shares) - min(shares)
+    assert spread[100] > 0.05 and spread[1000] < 0.01
+
+
+def test_08_exercise_unconfounded_network_learns_nothing_in_six_epochs():
+    predict, image, animal, segments = _husky_on_snow(confounded=False)
+    test = synthetic.husky_wolf_dataset(200, random_state=2, confounded=False)
+    accuracy = np.mean(predict(test.images).argmax(1) == test.labels)
+    assert 0.4 < accuracy < 0.6
+    assert 0.3 < predict(image[None])[0, 1] < 0.4
+    coef = explain(image, predict, segments=segments, num_samples=1000, labels=[1],
+                   hide_color=0, random_state=0, progress=False).coef[1]  # fmt: skip
+    assert np.abs(coef).max() < 0.01
+    pixels = np.bincount(segments.ravel())
+    background = np.bincount(segments.ravel(), weights=animal.ravel()) / pixels < 0.5
+    assert abs(coef[background].mean() - coef[~background].mean()) < 0.001
