@@ -1,22 +1,75 @@
 """Helpers for the "LIME, step by step" notebooks.
 
-One module per LIME step, each introduced by a notebook:
+The map below lists every module, LIME's steps first and in the order the method runs them,
+then the models, the evaluation and the plumbing. The numbers in brackets are the notebooks
+that introduce each module (``notebooks/NN_*.ipynb``); "behind" marks a module that no
+notebook imports, working under the one named. Each public name's docstring says the same
+for the name ("Introduced in" or "Belongs with"); ``tests/test_docstrings.py`` checks these
+notes against the notebooks and this map against the modules.
 
-- :mod:`helpers.data` — hash-pinned data files, offline directory, images (00)
-- :mod:`helpers.environment` — environment report for the setup notebook (00)
-- :mod:`helpers.plotting` — figures shown and saved under ``build/figures`` (00)
-- :mod:`helpers.segmentation` — superpixels, labels ``0..S-1`` (01)
-- :mod:`helpers.perturbation` — masks and perturbed images, vectorized and streamed (02)
+LIME's steps
+
+- :mod:`helpers.segmentation` — 1. superpixels, the interpretable representation, labels
+  ``0..S-1`` (01)
+- :mod:`helpers.perturbation` — 2. 0/1 samples and the perturbed images they stand for,
+  built for a whole batch at once and streamed (02)
+- :mod:`helpers.prediction` — 3. the model's outputs on every perturbed image, batch by
+  batch (behind 06; 03 calls the model by hand)
+- :mod:`helpers.kernels` — 4. each sample's distance to the original and its kernel weight
+  (04)
+- :mod:`helpers.surrogates` — 5. the weighted linear surrogate: ridge, K-LASSO, forward
+  selection, OLS (05)
+- :mod:`helpers.explain` — the steps in one call, :func:`~helpers.explain.explain`, with the
+  lime, paper and MATLAB recipes, and :func:`~helpers.explain.fit_explanation`, steps 4 and 5
+  again without model calls (06)
+- :mod:`helpers.explanation` — the result, :class:`~helpers.explanation.Explanation`: read
+  like lime's, saved and loaded, refitted (06)
+- :mod:`helpers.dataset` — one explanation per image of a whole dataset, resumable, on Dask
+  (10)
+
+The models
+
 - :mod:`helpers.models` — one image-classifier interface: InceptionV3 (Keras), the int8
-  MobileNetV2/V1 (LiteRT), your own Keras model; `load_model("auto")` (00, 03)
-- :mod:`helpers.kernels` — cosine distance and the exponential kernel (04)
-- :mod:`helpers.surrogates` — ridge, K-LASSO, forward selection, OLS (05)
-- :mod:`helpers.explain` — the whole pipeline and :class:`~helpers.explain.Explanation` (06)
-- :mod:`helpers.toy_models` — ground-truth classifiers whose evidence is known (06)
-- :mod:`helpers.validation` — input checks with clear errors (06)
-- :mod:`helpers.explorer` — the LIME explorer's logic: a mask, the network vs the surrogate (06)
+  MobileNetV2/V1 (LiteRT), your own Keras model; ``load_model("auto")`` (00, 03)
+- :mod:`helpers.toy_models` — classifiers whose evidence is known, to check explanations
+  against (05)
+- :mod:`helpers.synthetic` — husky vs wolf offline: seeded scenes and a small CNN (08)
+
+The evaluation
+
+- :mod:`helpers.metrics` — stability, fidelity, deletion and insertion, Kernel SHAP, a
+  large-sample limit (06, 09)
+- :mod:`helpers.reference` — the ``lime`` package itself, run on our samples (06)
+- :mod:`helpers.paper` — what the paper and the blog published, Figure 4 included (00, 07)
+- :mod:`helpers.explorer` — the LIME explorer's logic: one mask, the network next to the
+  surrogate (06)
 - :mod:`helpers.explorer_app` — the explorer's widgets (ipywidgets, ipyevents) (06)
-- :mod:`helpers.explorer_server` — the explorer served by Voilà, driven in Chromium (06)
+- :mod:`helpers.explorer_server` — the explorer served alone by Voilà (``make explore``) and
+  driven in Chromium (behind 06)
+
+The plumbing
+
+- :mod:`helpers.plotting` — the notebooks' figures: image grids, weight maps, the paper's
+  gray-out, the untrained mark, saving under ``build/figures`` (00)
+- :mod:`helpers.data` — one registry of hash-pinned files, found offline or downloaded, and
+  the named images (``data.tree_frog()``...) (00)
+- :mod:`helpers.environment` — the setup notebook's report: versions, data files, weights
+  (00)
+- :mod:`helpers.settings` — every ``LIME_TUTORIAL_*`` variable and how it is read (03)
+- :mod:`helpers.images` — pixels to RGB ``uint8``, and resizing (07)
+- :mod:`helpers.validation` — the input checks, one rule per argument, each error with its
+  fix (behind 06)
+- :mod:`helpers.cache` — the opt-in prediction cache (behind 06)
+- :mod:`helpers.files` — atomic writes: every file appears whole or not at all (behind 06)
+- :mod:`helpers.profiling` — peak memory of an explanation, for the benchmarks (behind 02)
+
+Why flat modules and not subpackages: the notebooks and learners' own code import these
+modules by short names (``from helpers import segmentation``, then
+``segmentation.segment(...)``), and those names are the vocabulary the notebooks teach. A
+subpackage per group would lengthen every import (``helpers.steps.segmentation``) and tie
+each name to a grouping, so moving a module between groups would break every notebook that
+uses it. With one job per module, a module is found by its name, and the grouping and the
+order of the steps (which no alphabetical listing of directories shows) are in this map.
 
 Importing :mod:`helpers` does no I/O and changes no global settings; TensorFlow is imported
 only by the functions that need it.
