@@ -61,8 +61,8 @@ def _documented() -> list[tuple[str, str, str | None, str | None, object]]:
         found.append((f"helpers.{module_name}", module_name, None, None, module))
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
-            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
-                continue  # constants
+            if not callable(obj):
+                continue  # constants (a function wrapped by lru_cache is callable, not a function)
             found.append((f"helpers.{module_name}.{name}", module_name, None, name, obj))
             if inspect.isclass(obj):
                 for attr, value in vars(obj).items():
@@ -77,7 +77,7 @@ def _documented() -> list[tuple[str, str, str | None, str | None, object]]:
 
 
 DOCUMENTED = _documented()
-CALLABLES = [d for d in DOCUMENTED if inspect.isfunction(d[4]) or inspect.isclass(d[4])]
+CALLABLES = [d for d in DOCUMENTED if callable(d[4])]
 TAGGED = [
     (qualname, module, owner, name, notebook)
     for qualname, module, owner, name, obj in DOCUMENTED
