@@ -21,7 +21,7 @@ LIME's steps
   selection, OLS (05)
 - :mod:`helpers.explain` — the steps in one call, :func:`~helpers.explain.explain`, with the
   lime, paper and MATLAB recipes, and :func:`~helpers.explain.fit_explanation`, steps 4 and 5
-  again without model calls (06)
+  again without model calls (04, 06)
 - :mod:`helpers.explanation` — the result, :class:`~helpers.explanation.Explanation`: read
   like lime's, saved and loaded, refitted (06)
 - :mod:`helpers.dataset` — one explanation per image of a whole dataset, resumable, on Dask
@@ -38,7 +38,7 @@ The models
 The evaluation
 
 - :mod:`helpers.metrics` — stability, fidelity, deletion and insertion, Kernel SHAP, a
-  large-sample limit (06, 09)
+  large-sample limit (04, 06, 09)
 - :mod:`helpers.reference` — the ``lime`` package itself, run on our samples (06)
 - :mod:`helpers.paper` — what the paper and the blog published, Figure 4 included (00, 07)
 - :mod:`helpers.explorer` — the LIME explorer's logic: one mask, the network next to the
@@ -56,7 +56,7 @@ The plumbing
 - :mod:`helpers.environment` — the setup notebook's report: versions, data files, weights
   (00)
 - :mod:`helpers.settings` — every ``LIME_TUTORIAL_*`` variable and how it is read (03)
-- :mod:`helpers.images` — pixels to RGB ``uint8``, and resizing (07)
+- :mod:`helpers.images` — pixels to RGB ``uint8``, and resizing (00, 07)
 - :mod:`helpers.validation` — the input checks, one rule per argument, each error with its
   fix (behind 06)
 - :mod:`helpers.cache` — the opt-in prediction cache (behind 06)

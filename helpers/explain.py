@@ -1,11 +1,13 @@
 """The whole of LIME in one call: :func:`explain`, its recipes, and fitting without models.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb``. :func:`explain` chains the steps
-of the earlier notebooks: :mod:`~helpers.segmentation`, :mod:`~helpers.perturbation`,
-:mod:`~helpers.prediction`, :mod:`~helpers.kernels` and :mod:`~helpers.surrogates`, and
-returns an :class:`~helpers.explanation.Explanation`. :func:`fit_explanation` does the last
-two steps alone, from samples and predictions already made (no model calls); it is what
-:meth:`Explanation.refit <helpers.explanation.Explanation.refit>` uses.
+Introduced in ``notebooks/04_kernel_weighting.ipynb``, which compares sampling designs with
+:func:`explain`; ``notebooks/06_explaining_predictions.ipynb`` presents it. :func:`explain`
+chains the steps of the earlier notebooks: :mod:`~helpers.segmentation`,
+:mod:`~helpers.perturbation`, :mod:`~helpers.prediction`, :mod:`~helpers.kernels` and
+:mod:`~helpers.surrogates`, and returns an :class:`~helpers.explanation.Explanation`.
+:func:`fit_explanation` does the last two steps alone, from samples and predictions already made
+(no model calls); it is what :meth:`Explanation.refit <helpers.explanation.Explanation.refit>`
+uses.
 
 Differences from ``lime.lime_image`` (each deliberate): every random choice comes from
 ``random_state`` (the seed drawn when it is ``None`` is recorded); ``labels``, when given, is
@@ -186,9 +188,9 @@ def sample_weights(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's distance to the original and its kernel weight.
 
-    Belongs with ``notebooks/04_kernel_weighting.ipynb``, which computes the same distances
-    and weights step by step; no notebook calls it (:func:`fit_explanation` and
-    :mod:`helpers.metrics` do).
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``, which weights the paper's samples
+    with it; ``notebooks/04_kernel_weighting.ipynb`` computes the same distances and weights
+    step by step. :func:`fit_explanation` and :mod:`helpers.metrics` call it too.
 
     Parameters
     ----------
@@ -432,7 +434,8 @@ def explain(
 ) -> Explanation:
     """Explain ``classifier_fn``'s prediction on ``image`` with LIME.
 
-    Introduced in ``notebooks/06_explaining_predictions.ipynb``. The steps: segment (unless
+    Introduced in ``notebooks/04_kernel_weighting.ipynb`` (comparing sampling designs);
+    ``notebooks/06_explaining_predictions.ipynb`` presents it. The steps: segment (unless
     ``segments`` are given), draw samples (unless given), predict every perturbed image
     (:func:`helpers.prediction.predict_samples`), weight the samples and fit one surrogate
     per label (:func:`fit_explanation`).

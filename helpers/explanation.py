@@ -535,7 +535,8 @@ class Explanation:
     def refit(self, **settings: Any) -> Explanation:
         """The same samples and predictions fitted again with other settings: no model calls.
 
-        Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
+        Introduced in ``notebooks/04_kernel_weighting.ipynb`` (the paper's kernel on lime's
+        samples); notebooks 05 and 09 refit too.
 
         Parameters
         ----------

@@ -1,7 +1,8 @@
 """Pixels: converting decoded images to RGB ``uint8`` and resizing them.
 
-Introduced in ``notebooks/07_paper_figures.ipynb`` (:func:`resize_image`). Pure numpy (and
-PIL for resizing, imported when needed); the data layer and the input checks both use it.
+Introduced in ``notebooks/00_setup.ipynb`` (:func:`to_rgb_uint8`, in the tests of an
+exercise); ``notebooks/07_paper_figures.ipynb`` resizes with it. Pure numpy (and PIL for
+resizing, imported when needed); the data layer and the input checks both use it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ __all__ = ["resize_image", "to_rgb_uint8"]
 def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
     """Convert a decoded image to ``(H, W, 3) uint8`` RGB.
 
-    Belongs with ``notebooks/00_setup.ipynb``, where the named image loaders of
-    :mod:`helpers.data` (which call it) are introduced; no notebook calls it directly.
+    Introduced in ``notebooks/00_setup.ipynb``: the named image loaders of
+    :mod:`helpers.data` call it, and the tests of the notebook's RGBA exercise compare the
+    learner's compositing with it.
 
     - grayscale ``(H, W)`` or ``(H, W, 1)``: the channel is repeated three times;
     - RGBA ``(H, W, 4)``: composited over a uniform ``background`` (white by default) using the

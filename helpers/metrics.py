@@ -1,6 +1,7 @@
 """Evaluating explanations: stability, fidelity, faithfulness, Kernel SHAP and theory.
 
-Introduced in ``notebooks/06_explaining_predictions.ipynb`` (:func:`deletion_test`);
+Introduced in ``notebooks/04_kernel_weighting.ipynb`` (:func:`top_k`, to compare designs)
+and ``notebooks/06_explaining_predictions.ipynb`` (:func:`deletion_test`);
 ``notebooks/09_evaluating_explanations.ipynb`` uses the rest. Every function works on plain
 arrays (coefficient vectors, 0/1 samples, predictions) or on a ``classifier_fn``, so it applies to
 any model; nothing here draws random numbers without a seed.
@@ -43,7 +44,7 @@ __all__ = [
 def top_k(coef: np.ndarray, k: int) -> frozenset[int]:
     """The ``k`` superpixels with the largest (signed) weight; ties broken by lower index.
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``.
+    Introduced in ``notebooks/04_kernel_weighting.ipynb``.
 
     Parameters
     ----------

@@ -67,7 +67,7 @@ def relabel(segments: np.ndarray) -> np.ndarray:
 def num_superpixels(segments: np.ndarray) -> int:
     """The number of superpixels S of contiguous labels ``0..S-1`` (see :func:`relabel`).
 
-    Introduced in ``notebooks/02_perturbation.ipynb``. The labels are not checked: for labels
+    Introduced in ``notebooks/01_superpixels.ipynb``. The labels are not checked: for labels
     with gaps this is the largest label plus one, not the number of labels.
 
     Parameters

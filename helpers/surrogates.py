@@ -122,9 +122,10 @@ def weighted_ridge(
 def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
     """Weighted coefficient of determination (scikit-learn's ``r2_score`` with weights).
 
-    Belongs with ``notebooks/05_surrogate_fitting.ipynb``, whose fits report it as ``score``;
-    no notebook calls it. A constant target gives 1.0 when it is predicted exactly and 0.0
-    otherwise, as scikit-learn does.
+    Belongs with ``notebooks/05_surrogate_fitting.ipynb``, whose fits report it as ``score``
+    and whose exercise has learners write their own ``weighted_r2``; no notebook calls this
+    one. A constant target gives 1.0 when it is predicted exactly and 0.0 otherwise, as
+    scikit-learn does.
 
     Parameters
     ----------

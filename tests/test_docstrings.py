@@ -10,8 +10,8 @@ where it sits in the series, in one of two ways:
   another helper, or serves the tests and tools); the note says which notebook it goes with.
 
 A notebook *uses* a name when a code cell, or a code span of a markdown cell, contains it as
-a word or as ``module.name``; a method or property counts when it is read as an attribute
-(``.name``). Prose outside code spans does not count: "explain", "segment" or "top" are also
+a word or as ``module.name`` (or ``alias.name`` for an alias ending in the module's name); a
+method or property counts when it is read as an attribute (``.name``). Prose outside code spans does not count: "explain", "segment" or "top" are also
 English words.
 
 Sections follow numpydoc: a public function or method with arguments (other than ``self``
@@ -111,7 +111,8 @@ def _uses(text: str, module: str, owner: str | None, name: str | None) -> bool:
     word = re.escape(name)
     if owner is not None:  # a method or property, read off an instance or the class
         return bool(re.search(rf"\.{word}\b", text))
-    return bool(re.search(rf"(?<![\w.]){word}\b|\b{module}\.{word}\b", text))
+    # bare, or through the module under its name or an alias ending in it (_images.to_rgb_uint8)
+    return bool(re.search(rf"(?<![\w.]){word}\b|(?<![\w.])\w*{module}\.{word}\b", text))
 
 
 @pytest.mark.parametrize(
