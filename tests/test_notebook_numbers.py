@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.segmentation import quickshift
 
-from helpers import data, kernels, perturbation, segmentation, synthetic
+from helpers import data, kernels, perturbation, segmentation, synthetic, toy_models
 from helpers.explain import explain
 from helpers.segmentation import num_superpixels
 
@@ -150,3 +150,47 @@ def test_08_exercise_unconfounded_network_learns_nothing_in_six_epochs():
     pixels = np.bincount(segments.ravel())
     background = np.bincount(segments.ravel(), weights=animal.ravel()) / pixels < 0.5
     assert abs(coef[background].mean() - coef[~background].mean()) < 0.001
+
+
+@pytest.mark.parametrize(("S", "middle"), [(20, (0.19, 0.81)), (200, (0.40, 0.59))])
+def test_04_exercise_weight_ranges(S, middle):
+    samples = perturbation.draw_samples(1000, S, np.random.default_rng(0))
+    w = kernels.exponential_kernel(kernels.cosine_distance(samples), 0.25)[1:]
+    assert tuple(np.round(np.percentile(w, [5, 95]), 2)) == middle
+
+
+def test_04_exercise_width_for_a_tenfold_ratio(images):
+    segments = segmentation.segment(images["frog"], random_state=0)
+    samples = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
+    d = kernels.cosine_distance(samples)[1:]
+    ratio = {}
+    for width in (0.12, 0.15):
+        lo, hi = np.percentile(kernels.exponential_kernel(d, width), [5, 95])
+        ratio[width] = hi / lo
+        assert 0.19 < hi < 0.36  # "95 % of the weights are below about 0.2-0.35"
+    assert 15 < ratio[0.12] < 25 and 6 < ratio[0.15] < 8
+
+
+def test_02_exercise_distinct_masks_and_birthday_bound():
+    assert f"{2.0**57:.1e}" == "1.4e+17"
+    assert f"{1000**2 / 2.0**58:.1e}" == "3.5e-12"
+
+
+def test_05_exercise_ridge_on_few_paper_samples(images):
+    frog = images["frog"]
+    segments = segmentation.segment(frog, random_state=0)
+    truth = toy_models.central_superpixels(segments, 6)
+    model = toy_models.region_classifier(frog, np.isin(segments, list(truth)))
+    found, on_truth = {}, {}
+    for n in (100, 1000):
+        e = explain(frog, model, segments=segments, num_samples=n, recipe="paper", labels=[1],
+                    random_state=0, progress=False)  # fmt: skip
+        for surrogate, k in (("ridge", None), ("k_lasso", 10)):
+            coef = e.refit(surrogate=surrogate, num_features=k).coef[1]
+            found[(n, surrogate)] = len(set(np.argsort(-coef)[:6].tolist()) & truth)
+            on_truth[(n, surrogate)] = round(float(coef[sorted(truth)].sum()), 2)
+        if n == 100:
+            assert round(float(e.kernel_weights.sum()), 1) == 7.5
+    assert found == {(100, "ridge"): 3, (100, "k_lasso"): 4, (1000, "ridge"): 6,
+                     (1000, "k_lasso"): 6}  # fmt: skip
+    assert on_truth[(100, "ridge")] == 0.63 and on_truth[(100, "k_lasso")] == 2.06
