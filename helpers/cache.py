@@ -120,7 +120,7 @@ def prediction_key(
     identity: str,
     image: np.ndarray,
     segments: np.ndarray,
-    masks: np.ndarray,
+    samples: np.ndarray,
     hide_color: Any,
     batch_size: int,
 ) -> str:
@@ -134,7 +134,7 @@ def prediction_key(
         The model's identity (:func:`classifier_identity`).
     image, segments
         The image explained and its superpixel labels.
-    masks
+    samples
         The ``(N, S)`` 0/1 samples whose perturbed images are predicted.
     hide_color
         The fill of hidden superpixels; it enters the key through its ``repr``.
@@ -160,7 +160,7 @@ def prediction_key(
     h.update(
         json.dumps({"model": identity, "hide": repr(hide_color), "batch": batch_size}).encode()
     )
-    for array in (image, segments, masks):
+    for array in (image, segments, samples):
         _update(h, array)
     return h.hexdigest()
 

@@ -160,9 +160,6 @@ def resolve_recipe(recipe: str, image_dtype: np.dtype, **given: Any) -> dict[str
     return settings
 
 
-_FORMAT = "lime-tutorial-explanation/1"
-
-
 class ConstantPredictionWarning(UserWarning):
     """The model gave the same score to every sample, so the explanation is all zeros.
 

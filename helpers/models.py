@@ -58,10 +58,12 @@ __all__ = [
     "decode_predictions",
     "imagenet_class_names",
     "load_inception_v3",
+    "load_litert",
     "load_model",
     "model_fingerprint",
     "randomized_copy",
     "untrained_banner",
+    "untrained_message",
     "untrained_opt_in",
 ]
 
@@ -1115,16 +1117,18 @@ def untrained_banner(model: Any) -> str:
     Returns
     -------
     str
-        Three lines: :data:`UNTRAINED_MESSAGE` between two rows of ``!``; ``""`` for a
-        trained model.
+        Three lines: the warning, naming the network (its ``display_name``; InceptionV3's
+        :data:`UNTRAINED_MESSAGE` for a model without one), between two rows of ``!``; ``""``
+        for a trained model.
 
     Examples
     --------
     >>> class RandomNet:
     ...     untrained = True
+    ...     display_name = "husky CNN, randomized"
     >>> print(untrained_banner(RandomNet()))
     !!!!!!!!!!...
-    !!  UNTRAINED InceptionV3: ...
+    !!  UNTRAINED network (husky CNN, randomized): ...MEANINGLESS...
     !!!!!!!!!!...
     >>> untrained_banner(object())
     ''
@@ -1132,4 +1136,38 @@ def untrained_banner(model: Any) -> str:
     if not getattr(model, "untrained", False):
         return ""
     bar = "!" * 78
-    return f"{bar}\n!!  {UNTRAINED_MESSAGE}\n{bar}"
+    return f"{bar}\n!!  {untrained_message(model)}\n{bar}"
+
+
+def untrained_message(model: Any) -> str:
+    """The warning for an untrained network, naming it (used by banners and figures).
+
+    Belongs with ``notebooks/03_inception_predictions.ipynb``; no notebook calls it
+    (:func:`untrained_banner` and :func:`helpers.plotting.mark_untrained` do).
+
+    Parameters
+    ----------
+    model
+        A model marked ``untrained``; its ``display_name`` is used when it has one.
+
+    Returns
+    -------
+    str
+        :data:`UNTRAINED_MESSAGE` for InceptionV3 or a model without a name, else the same
+        warning naming the network.
+
+    Examples
+    --------
+    >>> class RandomNet:
+    ...     display_name = "husky CNN, randomized"
+    >>> untrained_message(RandomNet()).split(":")[0]
+    'UNTRAINED network (husky CNN, randomized)'
+    """
+    name = getattr(model, "display_name", None)
+    if name is None or "InceptionV3" in name:
+        return UNTRAINED_MESSAGE
+    return (
+        f"UNTRAINED network ({name}): it has seeded RANDOM weights, built because they were "
+        "asked for. Its predictions are MEANINGLESS; explanations of it show only how LIME "
+        "works, not what a trained network sees."
+    )

@@ -277,7 +277,7 @@ def mark_untrained(model: Any, fig: Any = None) -> bool:
     >>> mark_untrained(object())
     False
     """
-    from .models import UNTRAINED_MESSAGE
+    from .models import untrained_message
 
     if not getattr(model, "untrained", False):
         return False
@@ -291,12 +291,12 @@ def mark_untrained(model: Any, fig: Any = None) -> bool:
     if in_notebook:
         display(
             HTML(
-                f'<h2 style="color:#c00; border:3px solid #c00; padding:8px">{UNTRAINED_MESSAGE}'
-                "</h2>"
+                '<h2 style="color:#c00; border:3px solid #c00; padding:8px">'
+                f"{untrained_message(model)}</h2>"
             )
         )
     else:
-        print(f"!!! {UNTRAINED_MESSAGE}")
+        print(f"!!! {untrained_message(model)}")
     if fig is not None:
         fig.suptitle("UNTRAINED network: MEANINGLESS output", fontsize=18, color="red")
     return True

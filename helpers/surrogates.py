@@ -195,7 +195,7 @@ def _forward_selection(X, y, w, k):
 
 
 def fit_surrogate(
-    masks: np.ndarray,
+    samples: np.ndarray,
     targets: np.ndarray,
     sample_weight: np.ndarray,
     *,
@@ -209,7 +209,7 @@ def fit_surrogate(
 
     Parameters
     ----------
-    masks
+    samples
         ``(N, S)`` 0/1 samples; row 0 is the original (all ones).
     targets
         ``(N,)`` the model's probability of the label for each sample.
@@ -248,14 +248,14 @@ def fit_surrogate(
     >>> fit_surrogate(z, y, np.ones(8), method="k_lasso", num_features=2).selected.tolist()
     [0, 2]
     """
-    X = np.asarray(masks, dtype=np.float64)
+    X = np.asarray(samples, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
     w = np.asarray(sample_weight, dtype=np.float64)
     if method not in SURROGATES:
         raise ValueError(f"Unknown surrogate {method!r}; choose one of {SURROGATES}.")
     if X.ndim != 2 or y.shape != (len(X),) or w.shape != (len(X),):
         raise ValueError(
-            f"masks must be (N, S), targets and sample_weight (N,); got {X.shape}, {y.shape}, "
+            f"samples must be (N, S), targets and sample_weight (N,); got {X.shape}, {y.shape}, "
             f"{w.shape}."
         )
     if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):

@@ -110,14 +110,18 @@ def test_notebooks_follow_the_skeleton_and_use_no_path_hacks():
         text = "\n".join("".join(c["source"]) for c in nb["cells"])
         for heading in (
             "## Overview",
+            "## Learning objectives",
             "## Prerequisites",
             "## Imports",
             "## Summary",
             "## What's next",
             "## Exercises",
-            "<details>",
+            "## References",
         ):
             assert heading in text, f"{path.name} lacks {heading!r}"
+        # every exercise comes with its solution: nbgrader solution regions (or <details>)
+        exercises = text.split("## Exercises", 1)[1]
+        assert "### BEGIN SOLUTION" in exercises or "<details>" in exercises, path.name
         assert "sys.path" not in text, f"{path.name} manipulates sys.path"
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert "import" in "".join(code[0]["source"]), f"{path.name}: imports must come first"
