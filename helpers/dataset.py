@@ -245,15 +245,18 @@ def explanation_path(out_dir: str | os.PathLike, image_id: str) -> Path:
 
 
 # ----- the model: a recipe each worker builds once ---------------------------------------------
-def _load_keras_file(path: str, batch_size: int) -> Any:
+def _load_keras_file(path: str, batch_size: int, class_names: tuple[str, ...] | None) -> Any:
     import keras
 
-    from .models import classifier_fn
+    from .models import KerasClassifier
 
-    return classifier_fn(keras.models.load_model(path), batch_size=batch_size)
+    network = keras.models.load_model(path)
+    return KerasClassifier(network, batch_size=batch_size, class_names=class_names)
 
 
-def keras_model_file(path: str | os.PathLike, *, batch_size: int = 32) -> Callable[[], Any]:
+def keras_model_file(
+    path: str | os.PathLike, *, batch_size: int = 32, class_names: Sequence[str] | None = None
+) -> Callable[[], Any]:
     """A model factory for :func:`explain_dataset`: a saved Keras model, loaded where it runs.
 
     Introduced in ``notebooks/10_explaining_datasets.ipynb``.
@@ -261,10 +264,13 @@ def keras_model_file(path: str | os.PathLike, *, batch_size: int = 32) -> Callab
     Parameters
     ----------
     path
-        A model saved with ``model.save("....keras")``; workers must be able to read it (on
-        a cluster: a shared folder).
+        A model saved with ``model.save("....keras")``, taking RGB in 0..255 as
+        :func:`helpers.models.classifier_fn` expects; workers must be able to read the file
+        (on a cluster: a shared folder).
     batch_size
-        Images per compiled call (:func:`helpers.models.classifier_fn`).
+        Images per compiled call.
+    class_names
+        One name per output, for the summary table (default: ``"0"``, ``"1"``...).
 
     Returns
     -------
@@ -272,7 +278,8 @@ def keras_model_file(path: str | os.PathLike, *, batch_size: int = 32) -> Callab
         A picklable zero-argument ``functools.partial`` that returns a
         :class:`~helpers.models.KerasClassifier`.
     """
-    return functools.partial(_load_keras_file, str(Path(path).absolute()), int(batch_size))
+    names = None if class_names is None else tuple(str(n) for n in class_names)
+    return functools.partial(_load_keras_file, str(Path(path).absolute()), int(batch_size), names)
 
 
 def _describe(value: Any) -> str:

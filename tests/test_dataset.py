@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def _npz_bytes(out: Path) -> dict[str, bytes]:
 
 def test_serial_and_two_dask_workers_write_identical_files(offline_data, tmp_path):
     import distributed
+
     paths = _write_images(tmp_path / "images", 6)
     serial = dataset.explain_dataset(
         paths, "mobilenet_v2", tmp_path / "serial", client="serial", **SETTINGS
@@ -300,3 +302,14 @@ def test_a_loaded_model_or_a_missing_dask_is_refused_with_the_fix(offline_data, 
     with pytest.raises(ImportError, match=r'pip install -e "\.\[scale\]"'):
         dataset.explain_dataset(paths, "mobilenet_v2", tmp_path)
     assert os.listdir(tmp_path) == ["images"]  # refused before writing anything
+
+
+def test_the_benchmark_runs_in_quick_mode(offline_data):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dataset.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("serial", "1 worker", "2 workers"):
+        assert re.search(rf"^{name} +[\d.]+ s +[\d.]+ images/min", run.stdout, re.M), run.stdout
+    assert "identical files in all three runs: True" in run.stdout
