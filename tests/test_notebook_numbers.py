@@ -113,7 +113,7 @@ def test_02_blur_changes_the_image_least_and_the_stated_amounts(images):
     assert rounded == {"blur": 12.3, "mean": 20.4, "gray": 61.7, "black": 80.1}
 
 
-# 08_husky_vs_wolf, exercises 1 and 2 (a CNN trained as in the notebook, seed 0, 6 epochs).
+# 08_husky_vs_wolf, exercises 3 and 4 (a CNN trained as in the notebook, seed 0, 6 epochs).
 def _husky_on_snow(confounded):
     from helpers.models import classifier_fn
 
