@@ -208,7 +208,13 @@ def read_image_list(images: str | os.PathLike | Iterable[str | os.PathLike]) -> 
                 f"{manifest} is a folder. Fix: pass a list of image paths, e.g. "
                 f"sorted(Path({str(manifest)!r}).glob('*.jpg')), or a manifest file."
             )
-        text = manifest.read_text(encoding="utf-8")
+        try:
+            text = manifest.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{manifest} is not a text manifest (one path per line, or a .csv with a "
+                f"'path' column). Fix: for one image, pass a list: [{str(manifest)!r}]."
+            ) from None
         if manifest.suffix.lower() == ".csv":
             reader = csv.DictReader(io.StringIO(text))
             if "path" not in (reader.fieldnames or []):
@@ -437,7 +443,9 @@ def _resized(image: np.ndarray, model: Any, image_size: Any) -> np.ndarray:
     return resize_image(image, tuple(size))
 
 
-def _record(task: _Task, status: str, explanation: Explanation | None = None, error: str = ""):
+def _record(
+    task: _Task, status: str, explanation: Explanation | None = None, error: str = ""
+) -> dict[str, Any]:
     """One summary row (without the path, which belongs to each input row)."""
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
     row.update(image_id=task.image_id, status=status, error=error, seed=task.seed)
@@ -592,7 +600,10 @@ def local_cluster(n_workers: int | None = None, **kwargs: Any) -> Any:
     Introduced in ``notebooks/10_explaining_datasets.ipynb``. Each worker is a process with
     one thread and builds its own model; :func:`explain_dataset` gives each model the
     machine's cores divided by the Dask threads on it (here one thread each), so
-    LiteRT or TensorFlow and the workers together never run more threads than cores.
+    LiteRT or TensorFlow and the workers together never run more threads than cores. (A
+    model given by name gets that many LiteRT threads; TensorFlow started by any model gets
+    that many through ``TF_NUM_INTRAOP_THREADS`` unless it is set; a factory that builds a
+    LiteRT model chooses its own.)
 
     Parameters
     ----------

@@ -283,6 +283,8 @@ def test_manifests_list_paths_relative_to_themselves(tmp_path):
     (tmp_path / "data" / "bad.csv").write_text("file\nimage_00.png\n")
     with pytest.raises(ValueError, match="no 'path' column"):
         dataset.read_image_list(tmp_path / "data" / "bad.csv")
+    with pytest.raises(ValueError, match="for one image, pass a list"):
+        dataset.read_image_list(paths[0])
 
 
 def test_a_loaded_model_or_a_missing_dask_is_refused_with_the_fix(offline_data, tmp_path,
