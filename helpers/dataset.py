@@ -610,8 +610,9 @@ def local_cluster(n_workers: int | None = None, **kwargs: Any) -> Any:
     n_workers
         Worker processes; default: the cores this process may use.
     **kwargs
-        Passed to ``distributed.LocalCluster`` (e.g. ``dashboard_address=":8787"`` for
-        Dask's dashboard, which needs ``bokeh``).
+        Passed to ``distributed.LocalCluster``. The scheduler's web server (Dask's dashboard
+        when ``bokeh`` is installed) listens on a free port, ``cluster.dashboard_link``;
+        ``dashboard_address=":8787"`` asks for Dask's usual one.
 
     Returns
     -------
@@ -623,7 +624,7 @@ def local_cluster(n_workers: int | None = None, **kwargs: Any) -> Any:
         "n_workers": n_workers or _available_cores(),
         "threads_per_worker": 1,
         "processes": True,
-        "dashboard_address": None,
+        "dashboard_address": ":0",  # a free port: never another cluster's 8787
         **kwargs,
     }
     return distributed.LocalCluster(**settings)
