@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_path
-from .images import resize_image, to_rgb_uint8
+from .images import decode_image, resize_image
 from .settings import DATA_CACHE_ENV, DATA_ENV, env_path
 
 __all__ = [
@@ -486,7 +486,7 @@ def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
     Belongs with ``notebooks/00_setup.ipynb``; the notebooks call the named loaders
     (:func:`tree_frog`, :func:`cat_mouse`, :func:`dogs`, :func:`figure4`) instead. Grayscale
     images are repeated to three channels; RGBA images (``dogs.png``) are composited over white
-    (see :func:`to_rgb_uint8`).
+    (see :func:`helpers.images.to_rgb_uint8`).
 
     Parameters
     ----------
@@ -510,17 +510,7 @@ def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
     >>> load_image("cat_mouse.jpg", size=(299, 299)).shape  # doctest: +SKIP
     (299, 299, 3)
     """
-    from PIL import Image
-
-    path = fetch(name)
-    with Image.open(path) as im:
-        im.load()
-        if im.mode == "P":
-            im = im.convert("RGBA")
-        elif im.mode not in ("L", "RGB", "RGBA", "I;16", "1"):
-            im = im.convert("RGB")
-        array = np.asarray(im)
-    rgb = to_rgb_uint8(array)
+    rgb = decode_image(fetch(name))
     return rgb if size is None else resize_image(rgb, size)
 
 

@@ -410,28 +410,21 @@ def _valid_explanation(path: Path, task: _Task) -> Explanation | None:
 
 def _decode(path: str, expected_id: str) -> np.ndarray:
     """The image's pixels as ``(H, W, 3)`` uint8, with a clear error for anything else."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
-    from .images import to_rgb_uint8
+    from .images import decode_image
 
     data = Path(path).read_bytes()
     if hashlib.sha256(data).hexdigest()[:_ID_HEX] != expected_id:
         raise ValueError("the file changed during the run (its bytes no longer match its id)")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            if im.mode == "P":
-                im = im.convert("RGBA")
-            elif im.mode not in ("L", "RGB", "RGBA", "I;16", "1"):
-                im = im.convert("RGB")
-            array = np.asarray(im)
+        return decode_image(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ValueError(
             f"not an image: PIL cannot identify the file's format ({len(data)} bytes)"
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ValueError(f"truncated or damaged image: {exc}") from None
-    return to_rgb_uint8(array)
 
 
 def _resized(image: np.ndarray, model: Any, image_size: Any) -> np.ndarray:

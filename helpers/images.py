@@ -7,9 +7,11 @@ resizing, imported when needed); the data layer and the input checks both use it
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["resize_image", "to_rgb_uint8"]
+__all__ = ["decode_image", "resize_image", "to_rgb_uint8"]
 
 
 def to_rgb_uint8(array: np.ndarray, *, background: int = 255) -> np.ndarray:
@@ -109,3 +111,51 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"size must be two positive integers (height, width), got {size!r}.")
     resized = Image.fromarray(to_rgb_uint8(image)).resize((width, height), Image.BILINEAR)
     return np.asarray(resized)
+
+
+def decode_image(source: Any) -> np.ndarray:
+    """Decode an image file (a path or a binary file object) to ``(H, W, 3)`` uint8 RGB.
+
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the data layer's loaders
+    and :func:`helpers.dataset.explain_dataset` do). Palette images are expanded, grayscale is
+    repeated to three channels and an alpha channel is composited over white
+    (:func:`to_rgb_uint8`).
+
+    Parameters
+    ----------
+    source
+        Anything :func:`PIL.Image.open` reads: a path or a binary file object.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` uint8.
+
+    Raises
+    ------
+    PIL.UnidentifiedImageError
+        If the data is not an image PIL can read.
+    OSError
+        If the file is truncated or damaged.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buffer = io.BytesIO()
+    >>> Image.new("LA", (3, 2), (10, 255)).save(buffer, format="PNG")
+    >>> decode_image(io.BytesIO(buffer.getvalue()))[0, 0].tolist()
+    [10, 10, 10]
+    """
+    from PIL import Image
+
+    with Image.open(source) as im:
+        im.load()
+        if im.mode == "P":
+            im = im.convert("RGBA")
+        elif im.mode == "LA":
+            im = im.convert("RGBA")
+        elif im.mode not in ("L", "RGB", "RGBA", "I;16", "1"):
+            im = im.convert("RGB")
+        array = np.asarray(im)
+    return to_rgb_uint8(array)
