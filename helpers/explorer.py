@@ -191,11 +191,8 @@ class ExplorerState:
     A model linear in the four quarters of an image, explained with 100 samples:
 
     >>> from helpers.explain import explain
-    >>> from helpers.segmentation import grid_segments
-    >>> from helpers.toy_models import linear_superpixel_classifier
-    >>> image = np.full((16, 16, 3), 200, np.uint8)
-    >>> segments = grid_segments(image.shape, 2)
-    >>> model = linear_superpixel_classifier(image, segments, [0.4, 0.0, 0.2, 0.1])
+    >>> from helpers.toy_models import linear_grid_example
+    >>> image, segments, model = linear_grid_example(2)
     >>> e = explain(image, model, segments=segments, num_samples=100, labels=[1], hide_color=0,
     ...             random_state=0, progress=False)
     >>> state = ExplorerState(e, model)

@@ -298,13 +298,8 @@ def fidelity_on_fresh_samples(
     right everywhere:
 
     >>> from helpers.explain import explain
-    >>> from helpers.segmentation import grid_segments
-    >>> from helpers.toy_models import linear_superpixel_classifier
-    >>> image = np.full((16, 16, 3), 200, np.uint8)
-    >>> segments = grid_segments(image.shape, 4)
-    >>> weights = np.zeros(16)
-    >>> weights[[5, 6, 9, 10]] = [0.4, 0.3, 0.2, 0.1]
-    >>> model = linear_superpixel_classifier(image, segments, weights)
+    >>> from helpers.toy_models import linear_grid_example
+    >>> image, segments, model = linear_grid_example(4)
     >>> e = explain(image, model, segments=segments, num_samples=300, labels=[1], hide_color=0,
     ...             random_state=0, progress=False)
     >>> fidelity = fidelity_on_fresh_samples(e, model, 1, num_samples=100)
@@ -403,13 +398,8 @@ def deletion_insertion_curves(
 
     Examples
     --------
-    >>> from helpers.segmentation import grid_segments
-    >>> from helpers.toy_models import linear_superpixel_classifier
-    >>> image = np.full((16, 16, 3), 200, np.uint8)
-    >>> segments = grid_segments(image.shape, 4)
-    >>> weights = np.zeros(16)
-    >>> weights[[5, 6, 9, 10]] = [0.4, 0.3, 0.2, 0.1]
-    >>> model = linear_superpixel_classifier(image, segments, weights)
+    >>> from helpers.toy_models import linear_grid_example
+    >>> image, segments, model = linear_grid_example(4)
     >>> order = [5, 6, 9, 10, 0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 14, 15]
     >>> deletion, insertion = deletion_insertion_curves(image, segments, order, model, 1)
     >>> deletion[:6].round(3).tolist(), round(auc(deletion), 3), round(auc(insertion), 3)
@@ -483,13 +473,8 @@ def deletion_test(
     Examples
     --------
     >>> from helpers.explain import explain
-    >>> from helpers.segmentation import grid_segments
-    >>> from helpers.toy_models import linear_superpixel_classifier
-    >>> image = np.full((16, 16, 3), 200, np.uint8)
-    >>> segments = grid_segments(image.shape, 4)
-    >>> weights = np.zeros(16)
-    >>> weights[[5, 6, 9, 10]] = [0.4, 0.3, 0.2, 0.1]
-    >>> model = linear_superpixel_classifier(image, segments, weights)
+    >>> from helpers.toy_models import linear_grid_example
+    >>> image, segments, model = linear_grid_example(4)
     >>> e = explain(image, model, segments=segments, num_samples=300, labels=[1], hide_color=0,
     ...             random_state=0, progress=False)
     >>> test = deletion_test(e, model, 1, fraction=0.25, num_random=10)

@@ -863,25 +863,22 @@ def load_inception_v3(
         network = inception_v3.InceptionV3(weights=None)
         _seeded_reinitialize(network, random_state)
         warnings.warn(UNTRAINED_MESSAGE, UntrainedWeightsWarning, stacklevel=2)
-        return KerasClassifier(
-            network,
-            name="inception_v3_untrained",
-            display_name="InceptionV3 (UNTRAINED)",
-            input_size=(299, 299),
-            preprocess=inception_v3.preprocess_input,
-            class_names=imagenet_class_names(),
-            untrained=True,
-            weights_source=f"untrained: random weights (random_state={random_state}), MEANINGLESS",
-            batch_size=batch_size,
-        )
+        untrained = True
+    else:
+        untrained = False
     return KerasClassifier(
         network,
-        name="inception_v3",
-        display_name="InceptionV3",
+        name="inception_v3_untrained" if untrained else "inception_v3",
+        display_name="InceptionV3 (UNTRAINED)" if untrained else "InceptionV3",
         input_size=(299, 299),
         preprocess=inception_v3.preprocess_input,
         class_names=imagenet_class_names(),
-        weights_source="real ImageNet weights (Keras)",
+        untrained=untrained,
+        weights_source=(
+            f"untrained: random weights (random_state={random_state}), MEANINGLESS"
+            if untrained
+            else "real ImageNet weights (Keras)"
+        ),
         batch_size=batch_size,
     )
 

@@ -110,11 +110,8 @@ def lime_explain_with_samples(
     ``tests/test_pipeline_vs_lime.py`` runs this comparison on many more cases):
 
     >>> from helpers.explain import explain
-    >>> from helpers.segmentation import grid_segments
-    >>> from helpers.toy_models import linear_superpixel_classifier
-    >>> image = np.full((16, 16, 3), 200, np.uint8)
-    >>> segments = grid_segments(image.shape, 2)
-    >>> model = linear_superpixel_classifier(image, segments, [0.4, 0.0, 0.2, 0.1])
+    >>> from helpers.toy_models import linear_grid_example
+    >>> image, segments, model = linear_grid_example(2)
     >>> z = (np.arange(16)[::-1, None] >> np.arange(4)) & 1  # every sample of 4 superpixels
     >>> ours = explain(image, model, segments=segments, samples=z, labels=[1], hide_color=0,
     ...                progress=False)

@@ -12,7 +12,12 @@ import numpy as np
 
 from .segmentation import relabel
 
-__all__ = ["central_superpixels", "linear_superpixel_classifier", "region_classifier"]
+__all__ = [
+    "central_superpixels",
+    "linear_grid_example",
+    "linear_superpixel_classifier",
+    "region_classifier",
+]
 
 
 def _as_unit(images: np.ndarray) -> np.ndarray:
@@ -181,3 +186,43 @@ def central_superpixels(segments: np.ndarray, k: int) -> set[int]:
     middle = (np.array(labels.shape) - 1) / 2
     distance = np.linalg.norm(centres - middle, axis=1)
     return set(np.argsort(distance, kind="stable")[: int(k)].tolist())
+
+
+def linear_grid_example(
+    n_rows: int = 2, weights: dict[int, float] | None = None
+) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """A small image, a grid of superpixels and a model exactly linear in them.
+
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it: it is the
+    shared setting of the docstring examples (every answer is known in advance).
+
+    Parameters
+    ----------
+    n_rows
+        The grid is ``n_rows x n_rows`` cells over a 16 x 16 gray image (value 200).
+    weights
+        Superpixel -> weight of :func:`linear_superpixel_classifier` (others 0); default:
+        ``{0: 0.4, 2: 0.2, 3: 0.1}`` for a 2 x 2 grid, ``{5: 0.4, 6: 0.3, 9: 0.2, 10: 0.1}``
+        (the four central cells) otherwise.
+
+    Returns
+    -------
+    image, segments, model
+        ``(16, 16, 3)`` uint8, ``(16, 16)`` labels, and the classifier.
+
+    Examples
+    --------
+    >>> image, segments, model = linear_grid_example(4)
+    >>> image.shape, int(segments.max()) + 1, model(image[None]).shape
+    ((16, 16, 3), 16, (1, 2))
+    """
+    from .segmentation import grid_segments
+
+    image = np.full((16, 16, 3), 200, np.uint8)
+    segments = grid_segments(image.shape, n_rows)
+    if weights is None:
+        weights = {0: 0.4, 2: 0.2, 3: 0.1} if n_rows == 2 else {5: 0.4, 6: 0.3, 9: 0.2, 10: 0.1}
+    w = np.zeros(n_rows * n_rows)
+    for j, value in weights.items():
+        w[j] = value
+    return image, segments, linear_superpixel_classifier(image, segments, w)

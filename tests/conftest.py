@@ -59,3 +59,23 @@ def untrained_inception():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def mobilenet_v2(data_root):
+    """The real int8 MobileNetV2 (LiteRT), loaded once for the whole test session."""
+    from helpers.models import load_model
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
+        return load_model("mobilenet_v2")
+
+
+@pytest.fixture(scope="session")
+def frog224(data_root):
+    """The tree frog at MobileNetV2's 224 x 224 input size."""
+    from helpers import data
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
+        return data.tree_frog((224, 224))

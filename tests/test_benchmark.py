@@ -10,14 +10,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_bench_explain_quick_prints_ratios_and_memory():
-    out = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_explain.py"), "--quick"],
+def _quick(script: str, timeout: int) -> str:
+    """What ``benchmarks/<script> --quick`` prints."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), "--quick"],
         capture_output=True,
         text=True,
         check=True,
-        timeout=900,
+        timeout=timeout,
     ).stdout
+
+
+def test_bench_explain_quick_prints_ratios_and_memory():
+    out = _quick("bench_explain.py", 900)
     for pattern in (
         r"\(a\) floor: inference only\s+[\d.]+ s",
         r"\(b\) helpers\.explain\s+[\d.]+ s",
@@ -34,13 +39,7 @@ def test_bench_explain_quick_prints_ratios_and_memory():
 
 
 def test_bench_litert_quick_compares_the_ways_to_run_a_batch(offline_data):
-    out = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_litert.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout
+    out = _quick("bench_litert.py", 300)
     for variant in (
         "1 interpreter x 1 thread, 224 input",
         "1 interpreter x 2 threads, 224 input",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import data, models
 from helpers.explain import explain
 from helpers.explanation import Explanation
 from helpers.explorer import ExplorerState, default_explorer_inputs, hide_color_key
@@ -30,17 +29,13 @@ class Counting:
 
 
 @pytest.fixture(scope="module")
-def mobilenet(data_root):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
-        return models.load_model("mobilenet_v2")
+def mobilenet(mobilenet_v2):
+    return mobilenet_v2
 
 
 @pytest.fixture(scope="module")
-def frog(data_root, mobilenet):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
-        return data.load_image("red_eyed_tree_frog.jpg", size=mobilenet.input_size)
+def frog(frog224):
+    return frog224
 
 
 @pytest.fixture(scope="module")

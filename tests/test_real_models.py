@@ -20,17 +20,8 @@ ACOUSTIC_GUITAR, ELECTRIC_GUITAR = 402, 546
 
 
 @pytest.fixture(scope="module")
-def mobilenet_v2(data_root):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
-        return models.load_model("mobilenet_v2")
-
-
-@pytest.fixture(scope="module")
-def frog(data_root):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIME_TUTORIAL_DATA", str(data_root))
-        return data.load_image("red_eyed_tree_frog.jpg", size=(224, 224))
+def frog(frog224):
+    return frog224
 
 
 def test_registry_lists_the_models_with_pinned_urls_and_licenses():
