@@ -90,9 +90,37 @@ def _interleaved(runs: dict, repeats: int) -> dict[str, list[float]]:
     return times
 
 
-def _mobilenet(args) -> None:
+def _floor_and_explain(image: np.ndarray, model, args):
+    """Segments, samples, the perturbed batches, and the two timed runs for ``model``.
+
+    ``floor`` runs the model alone on the batches (built beforehand, not timed); ``ours``
+    runs ``helpers.explain.explain`` end to end on the same segments and samples.
+    """
     from helpers import explain as ex
-    from helpers import models, perturbation, segmentation
+    from helpers import perturbation, segmentation
+
+    segments = segmentation.segment(image)
+    samples = perturbation.draw_samples(args.n, num_superpixels(segments), np.random.default_rng(0))
+    batches = list(
+        perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size)
+    )
+    model(batches[0])  # warm up (and trace a Keras model once)
+
+    def floor():
+        for batch in batches:
+            model(batch)
+
+    def ours():
+        with warnings.catch_warnings():  # low classes can be exactly 0 (8-bit outputs)
+            warnings.simplefilter("ignore", ex.ConstantPredictionWarning)
+            ex.explain(image, model, segments=segments, samples=samples,
+                       batch_size=args.batch_size, progress=False)  # fmt: skip
+
+    return segments, samples, batches, floor, ours
+
+
+def _mobilenet(args) -> None:
+    from helpers import models
     from helpers.data import DataFileError
 
     try:
@@ -101,27 +129,11 @@ def _mobilenet(args) -> None:
         print(f"# MobileNetV2 skipped: {exc}")
         return
     image = _image((224, 224))
-    segments = segmentation.segment(image)
-    S = num_superpixels(segments)
-    samples = perturbation.draw_samples(args.n, S, np.random.default_rng(0))
+    _, samples, _, floor, ours = _floor_and_explain(image, model, args)
     print(
         f"# MobileNetV2 int8 (LiteRT, {model.num_workers} interpreter(s) x {model.num_threads} "
-        f"thread(s)), image 224x224, S={S}"
+        f"thread(s)), image 224x224, S={samples.shape[1]}"
     )
-    batches = list(
-        perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size)
-    )
-    model(batches[0])  # warm up
-
-    def floor():
-        for batch in batches:
-            model(batch)
-
-    def ours():
-        with warnings.catch_warnings():  # the frog's low classes are exactly 0 (8-bit outputs)
-            warnings.simplefilter("ignore", ex.ConstantPredictionWarning)
-            ex.explain(image, model, segments=segments, samples=samples,
-                       batch_size=args.batch_size, progress=False)  # fmt: skip
 
     times = _interleaved({"d": floor, "e": ours}, args.repeats)
     d, e = (statistics.median(times[k]) for k in ("d", "e"))
@@ -133,33 +145,16 @@ def _mobilenet(args) -> None:
 
 def _inception(args) -> None:
     from helpers import explain as ex
-    from helpers import models, perturbation, segmentation
+    from helpers import models, perturbation
     from helpers.profiling import peak_rss_of_explain
 
     image = _image((299, 299))
-    segments = segmentation.segment(image)
-    S = num_superpixels(segments)
-    samples = perturbation.draw_samples(args.n, S, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", models.UntrainedWeightsWarning)
-        model = models.load_inception_v3("untrained", random_state=0)
-    predict = models.classifier_fn(model, batch_size=args.batch_size)
-    print(f"# InceptionV3 (untrained), image 299x299, quickshift superpixels S={S}")
-
-    # (a) the floor: inference only, on images built beforehand.
-    batches = list(
-        perturbation.perturb_batches(image, segments, samples, batch_size=args.batch_size)
-    )
-    predict(batches[0])  # trace once
-
-    def floor():
-        for batch in batches:
-            predict(batch)
-
-    # (b) helpers.explain end to end.
-    def ours():
-        ex.explain(image, predict, segments=segments, samples=samples,
-                   batch_size=args.batch_size, progress=False)  # fmt: skip
+        model = models.load_inception_v3("untrained", random_state=0, batch_size=args.batch_size)
+    # (a) the floor, inference only on images built beforehand; (b) helpers.explain end to end
+    segments, samples, batches, floor, ours = _floor_and_explain(image, model, args)
+    print(f"# InceptionV3 (untrained), image 299x299, quickshift superpixels S={samples.shape[1]}")
 
     # (c) lime with its defaults and model.predict.
     from keras.applications.inception_v3 import preprocess_input
@@ -199,10 +194,10 @@ def _inception(args) -> None:
     # Warm prediction cache.
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LIME_TUTORIAL_CACHE"] = tmp
-        ex.explain(image, predict, segments=segments, samples=samples,
+        ex.explain(image, model, segments=segments, samples=samples,
                    batch_size=args.batch_size, progress=False, cache=True)  # fmt: skip
         warm, _ = _median_time(
-            lambda: ex.explain(image, predict, segments=segments, samples=samples,
+            lambda: ex.explain(image, model, segments=segments, samples=samples,
                                batch_size=args.batch_size, progress=False, cache=True),
             max(args.repeats, 1),
         )  # fmt: skip
