@@ -562,27 +562,37 @@ def cat_mouse(size: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def dogs(size: tuple[int, int] | None = None) -> np.ndarray:
-    """A Bernese mountain dog and a tabby cat (450 x 450, alpha composited over white).
+    """A Bernese mountain dog and a tabby cat: the photo of ``dogs.png`` without its white bands.
 
     Introduced in ``notebooks/00_setup.ipynb``; ``notebooks/06_explaining_predictions.ipynb``
-    explains it, as lime's own image tutorials do.
+    explains it, as lime's own image tutorials do. The file is a 450 x 450 square whose photo
+    is letterboxed between white bands above and below. The bands are not part of the scene
+    (they would become superpixels of their own), so the loader removes them: every row at
+    the top and bottom whose mean over pixels and channels is at least 240 of 255 (the bands
+    and their blended edge rows) is cropped, leaving the 450 x 299 photo. Rows inside the
+    photo never average that bright.
 
     Parameters
     ----------
     size
-        ``(height, width)`` to resize to; ``None`` keeps 450 x 450.
+        ``(height, width)`` to resize the cropped photo to (:func:`resize_image`); the photo
+        is 3:2, so a square ``size`` such as a model's ``input_size`` squeezes it
+        horizontally. ``None`` keeps 299 x 450.
 
     Returns
     -------
     numpy.ndarray
-        ``(450, 450, 3)`` ``uint8``, or ``size``.
+        ``(299, 450, 3)`` ``uint8`` (alpha composited over white), or ``size``.
 
     Examples
     --------
     >>> dogs().shape  # doctest: +SKIP
-    (450, 450, 3)
+    (299, 450, 3)
     """
-    return load_image("images/dogs.png", size)
+    rgb = load_image("images/dogs.png")
+    photo_rows = np.flatnonzero(rgb.mean(axis=(1, 2)) < 240)
+    photo = rgb[photo_rows[0] : photo_rows[-1] + 1]
+    return photo if size is None else resize_image(photo, size)
 
 
 def figure4() -> np.ndarray:
