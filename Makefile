@@ -10,6 +10,8 @@ STAMP := $(VENV)/.lime-tutorial-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 BUILD := build
 NB_TIMEOUT ?= 3600
+# learner pages fold the solutions; PAGES=teacher shows them and the hidden tests
+PAGES ?= learner
 EXPLORE_PORT ?= 8866
 
 # Notebooks run with their own folder as working directory: make relative paths absolute,
@@ -27,7 +29,7 @@ endif
 .PHONY: help setup data run test lint bench explore assignments clean
 
 help:
-	@echo "make run    - set up .venv, fetch data, execute the notebooks into $(BUILD)/"
+	@echo "make run    - set up .venv, fetch data, execute the notebooks into $(BUILD)/ (PAGES=teacher: solutions shown)"
 	@echo "make test   - set up .venv, fetch data, run tests/ and the notebooks (nbval-lax)"
 	@echo "make lint   - ruff over the package, tests, benchmarks and notebooks"
 	@echo "make bench  - performance benchmarks (see benchmarks/README.md)"
@@ -51,9 +53,11 @@ data: setup
 
 # Every notebook runs (inline figures, TensorFlow's log lines dropped), even after one fails;
 # then a summary table, build/html/index.html, and a non-zero exit if any notebook failed.
+# The pages (learner pages, MathJax beside them) read offline.
 run: data
 	rm -rf $(BUILD)/notebooks $(BUILD)/html $(BUILD)/figures $(BUILD)/logs
-	$(BIN)/python scripts/run_notebooks.py --build $(BUILD) --timeout $(NB_TIMEOUT) $(NOTEBOOKS)
+	$(BIN)/python scripts/run_notebooks.py --build $(BUILD) --timeout $(NB_TIMEOUT) \
+		--pages $(PAGES) $(NOTEBOOKS)
 
 # LIME_TUTORIAL_QUICK: notebooks use fewer samples on InceptionV3 (CI time); make run uses all.
 test: data
