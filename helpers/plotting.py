@@ -1,16 +1,27 @@
-"""Figures: the notebooks' shared drawing code, and saving figures under ``make run``.
+"""Figures and notes: the notebooks' shared display code, and saving figures under ``make run``.
 
-Introduced in ``notebooks/00_setup.ipynb``. Image grids, red-blue weight maps, the paper's
-gray-out style and the one way to mark an untrained network's output live here, so that no
-notebook writes them out again. matplotlib is imported by the functions that draw.
+Introduced in ``notebooks/00_setup.ipynb``. Image grids, weight maps, the paper's gray-out
+style and the notes that say which network made the predictions live here, so that no
+notebook writes them out again. Two conventions hold across the series:
+
+- **weights**: blue is *for* the class, red *against* it, white 0, on a symmetric scale with a
+  colorbar that says so (:func:`weight_map`, :data:`WEIGHT_CMAP`);
+- **the network**: one styled note per loaded model, ``Predictions by: ...``, marking a
+  stand-in or an untrained network visibly (:func:`model_warnings`, :func:`model_note`)
+  instead of a warning printed to stderr.
+
+matplotlib and IPython are imported by the functions that use them.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,13 +30,22 @@ from .paper import GRAY
 from .settings import FIGURES_ENV, env_path
 
 __all__ = [
+    "WEIGHT_CMAP",
+    "ModelNote",
     "figures_dir",
     "gray_out",
     "image_grid",
     "mark_untrained",
+    "model_note",
+    "model_warnings",
     "save_figure",
+    "weight_colorbar",
     "weight_map",
 ]
+
+#: The series' one colour map for signed weights: blue is *for* the class (positive weight),
+#: red is *against* it (negative), white is exactly 0.
+WEIGHT_CMAP = "RdBu"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -209,11 +229,22 @@ def image_grid(
     return fig, axes
 
 
-def weight_map(ax: Any, weights: np.ndarray, *, title: str | None = None) -> Any:
-    """Draw a map of signed weights in red (against) and blue (for), centred on 0.
+def weight_map(
+    ax: Any,
+    weights: np.ndarray,
+    *,
+    title: str | None = None,
+    label: str | None = None,
+    image: np.ndarray | None = None,
+    limit: float | None = None,
+    colorbar: bool = True,
+) -> Any:
+    """Draw signed weights in the series' colours: blue for the class, red against, white 0.
 
-    Introduced in ``notebooks/05_surrogate_fitting.ipynb``. The colour scale is symmetric,
-    ``[-max|w|, max|w|]``, so white is exactly 0 whatever the weights.
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``; every weight map of the series is
+    drawn by this function, so the colours mean the same everywhere (:data:`WEIGHT_CMAP`).
+    The colour scale is symmetric, ``[-limit, limit]``, so white is exactly 0 whatever the
+    weights; the colorbar's ends say which colour is for and which against.
 
     Parameters
     ----------
@@ -223,27 +254,250 @@ def weight_map(ax: Any, weights: np.ndarray, *, title: str | None = None) -> Any
         ``(H, W)`` map, e.g. ``explanation.heatmap(label)`` or ``coef[segments]``.
     title
         The panel's title.
+    label
+        The class the weights are for (named on the colorbar), e.g. ``"tree_frog"``.
+    image
+        An ``(H, W, 3)`` photo to show in gray beneath the colours, so that one sees *where*
+        the weights are; ``None`` draws the weights alone.
+    limit
+        The largest ``|weight|`` of the scale; give several panels the same ``limit`` to
+        compare them. Default: the largest ``|weight|`` of this map (1 if all are 0).
+    colorbar
+        Whether to draw the colorbar (see :func:`weight_colorbar`).
 
     Returns
     -------
     matplotlib.image.AxesImage
-        What ``ax.imshow`` returned, e.g. for ``fig.colorbar``.
+        The colour layer, e.g. for a shared :func:`weight_colorbar`.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not 2-D, ``image`` has another height and width, or ``limit`` is
+        not positive.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
-    >>> weight_map(ax, np.array([[-0.5, 0.25]]), title="weights").get_clim()
-    (-0.5, 0.5)
+    >>> shown = weight_map(ax, np.array([[-0.5, 0.25]]), title="weights", label="frog")
+    >>> shown.get_clim(), shown.get_cmap().name
+    ((-0.5, 0.5), 'RdBu')
+    >>> [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    ['-0.5 against', '0', '+0.5 for']
+    >>> fig.axes[1].get_ylabel()
+    "weight for 'frog'"
     >>> plt.close(fig)
     """
     weights = np.asarray(weights, dtype=np.float64)
-    limit = float(np.abs(weights).max()) or 1.0
-    shown = ax.imshow(weights, cmap="RdBu", vmin=-limit, vmax=limit)
+    if weights.ndim != 2:
+        raise ValueError(f"weights must be a 2-D (H, W) map, got shape {weights.shape}.")
+    if limit is None:
+        limit = float(np.abs(weights).max()) or 1.0
+    elif not limit > 0:
+        raise ValueError(f"limit must be positive, got {limit}.")
+    alpha = None
+    if image is not None:
+        image = np.asarray(image)
+        if image.shape[:2] != weights.shape:
+            raise ValueError(
+                f"image is {image.shape[:2]} but weights are {weights.shape}; pass the photo "
+                "the weights were computed on."
+            )
+        gray = image.astype(np.float64).mean(axis=-1) if image.ndim == 3 else image
+        ax.imshow(gray, cmap="gray", vmin=0, vmax=255 if image.dtype == np.uint8 else 1)
+        alpha = 0.7
+    shown = ax.imshow(weights, cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit, alpha=alpha)
     ax.axis("off")
     if title is not None:
         ax.set_title(title)
+    if colorbar:
+        weight_colorbar(shown, ax, label=label)
     return shown
+
+
+def weight_colorbar(shown: Any, ax: Any, *, label: str | None = None) -> Any:
+    """A colorbar for :func:`weight_map` whose ends say ``against`` (red) and ``for`` (blue).
+
+    Belongs with ``notebooks/05_surrogate_fitting.ipynb``; :func:`weight_map` draws it. Call
+    it yourself for one colorbar shared by several panels (``ax`` a list of axes, and
+    ``colorbar=False`` for each map).
+
+    Parameters
+    ----------
+    shown
+        What :func:`weight_map` returned.
+    ax
+        The axes (or list of axes) the colorbar belongs to.
+    label
+        The class the weights are for, named on the colorbar (no name when ``None``).
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+        The colorbar, ticked at ``-limit``, 0 and ``+limit``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, axes = plt.subplots(1, 2)
+    >>> maps = [weight_map(a, np.eye(2), limit=2, colorbar=False) for a in axes]
+    >>> bar = weight_colorbar(maps[0], list(axes))
+    >>> [t.get_text() for t in bar.ax.get_yticklabels()]
+    ['-2 against', '0', '+2 for']
+    >>> plt.close(fig)
+    """
+    low, high = shown.get_clim()
+    fig = (ax[0] if isinstance(ax, list | tuple | np.ndarray) else ax).figure
+    bar = fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_ticks([low, 0.0, high])
+    bar.set_ticklabels([f"{low:.2g} against", "0", f"+{high:.2g} for"])
+    if label:
+        bar.set_label(f"weight for {label!r}")
+    return bar
+
+
+class ModelNote:
+    """Which network makes the predictions, as one styled note (HTML) or one line (text).
+
+    Belongs with ``notebooks/00_setup.ipynb``; :func:`model_note` makes and shows it. In a
+    notebook it is displayed as HTML; its plain text starts with ``"Predictions by: "`` (or
+    ``"UNTRAINED network: "``), which is what the page index reads.
+
+    Parameters
+    ----------
+    model
+        A model of :func:`helpers.models.load_model` (anything with ``description``, or
+        ``display_name``); ``stands_in_for`` and ``untrained`` are read when present.
+    reasons
+        Messages of the model warnings caught while loading it (:func:`model_warnings`).
+
+    Attributes
+    ----------
+    kind : str
+        ``"real"``, ``"stand-in"`` or ``"untrained"``.
+    lines : list of str
+        The note's lines, in plain text.
+    """
+
+    _COLOURS: ClassVar[dict[str, str]] = {
+        "real": "#2a6ebb",
+        "stand-in": "#c47f00",
+        "untrained": "#c00000",
+    }
+
+    def __init__(self, model: Any, reasons: Sequence[str] = ()) -> None:
+        from .models import untrained_message
+
+        description = getattr(model, "description", None) or getattr(
+            model, "display_name", type(model).__name__
+        )
+        if getattr(model, "untrained", False):
+            self.kind = "untrained"
+            self.lines = [f"UNTRAINED network: {description}", untrained_message(model)]
+            return
+        self.lines = [f"Predictions by: {description}"]
+        stands_in_for = getattr(model, "stands_in_for", None)
+        self.kind = "stand-in" if stands_in_for else "real"
+        if stands_in_for:
+            why = next((r for r in reasons if stands_in_for in r), None)
+            self.lines.append(
+                why
+                or f"A different network stands in for {stands_in_for}: its predictions are real, "
+                "from another network."
+            )
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+    def _repr_html_(self) -> str:
+        colour = self._COLOURS[self.kind]
+        head, *rest = (html.escape(line) for line in self.lines)
+        key, _, value = head.partition(": ")
+        heading = {"real": "", "stand-in": " (stand-in)", "untrained": ""}[self.kind]
+        parts = [f"<b>{key}{heading}:</b> {value}"] + [f"<br>{line}" for line in rest]
+        weight = "font-weight:bold;" if self.kind == "untrained" else ""
+        return (
+            f'<div style="border-left:6px solid {colour}; background:{colour}14; '
+            f'padding:6px 10px; margin:4px 0; {weight}">' + "".join(parts) + "</div>"
+        )
+
+
+@contextmanager
+def model_warnings() -> Iterator[list[str]]:
+    """Catch the model warnings that :func:`model_note` states, so that they show once.
+
+    Introduced in ``notebooks/00_setup.ipynb``. Inside the block,
+    :class:`~helpers.models.StandInModelWarning` and
+    :class:`~helpers.models.UntrainedWeightsWarning` are recorded instead of printed (as
+    stderr with file paths); pass the list to :func:`model_note`, which says the same thing
+    visibly. Every other warning is shown as usual, and nothing changes outside the block.
+
+    Yields
+    ------
+    list of str
+        Filled, when the block ends, with the caught warnings' messages.
+
+    Examples
+    --------
+    >>> from helpers.models import StandInModelWarning
+    >>> with model_warnings() as caught:
+    ...     warnings.warn("MobileNetV2 stands in for InceptionV3.", StandInModelWarning)
+    >>> caught
+    ['MobileNetV2 stands in for InceptionV3.']
+    """
+    from .models import StandInModelWarning, UntrainedWeightsWarning
+
+    known = (StandInModelWarning, UntrainedWeightsWarning)
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as records:
+        for category in known:
+            warnings.simplefilter("always", category)
+        yield caught
+    for record in records:
+        if issubclass(record.category, known):
+            caught.append(str(record.message))
+        else:  # not ours: shown as if never caught
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+
+
+def model_note(model: Any, caught: Sequence[str] = ()) -> None:
+    """Show which network makes the predictions: one styled note, once per loaded model.
+
+    Introduced in ``notebooks/00_setup.ipynb``; every notebook that loads an ImageNet model
+    calls it after loading the model inside :func:`model_warnings`. The note says
+    ``Predictions by: <model.description>``; a stand-in network (``load_model("auto")``
+    offline) is marked in amber with the reason it stands in, an untrained network in bold red
+    with :func:`helpers.models.untrained_message`. It returns nothing, so no ``Out:`` follows.
+
+    Parameters
+    ----------
+    model
+        The loaded model.
+    caught
+        What :func:`model_warnings` caught while loading it.
+
+    Examples
+    --------
+    >>> class Net:
+    ...     description = "MobileNetV2 1.0 (int8), real ImageNet weights"
+    ...     stands_in_for = "InceptionV3"
+    >>> model_note(Net(), ["InceptionV3's weights are not available; MobileNetV2 stands in."])
+    Predictions by: MobileNetV2 1.0 (int8), real ImageNet weights
+    InceptionV3's weights are not available; MobileNetV2 stands in.
+    """
+    note = ModelNote(model, caught)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        in_notebook = get_ipython() is not None
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        in_notebook = False
+    if in_notebook:
+        display(note)
+    else:
+        print(note)
 
 
 def mark_untrained(model: Any, fig: Any = None) -> bool:
