@@ -569,6 +569,7 @@ def _said_elsewhere(message: str, said: str) -> bool:
 
 PAGE_KINDS = ("learner", "teacher")
 SOLUTION_SUMMARY = "Show a solution"
+SOLUTION_TAG = "lime-solution"  # the tag of a cell a page adds to fold a code solution
 _BEGIN_SOLUTION = re.compile(r"^\s*#{2,3} BEGIN SOLUTION\s*$")
 _END_SOLUTION = re.compile(r"^\s*#{2,3} END SOLUTION\s*$")
 _BEGIN_HIDDEN = re.compile(r"^\s*#{2,3} BEGIN HIDDEN TESTS\s*$")
@@ -640,17 +641,32 @@ def has_solution(source: str) -> bool:
     return any(_BEGIN_SOLUTION.match(line) for line in source.splitlines())
 
 
-def solution_cell(body: str, *, code: bool, open_: bool) -> NotebookNode:
-    """A markdown cell that shows ``body`` under a "Show a solution" fold (HTML ``<details>``)."""
+def folded(body: str, *, code: bool, open_: bool = False) -> str:
+    """Markdown that shows ``body`` under a "Show a solution" fold (HTML ``<details>``).
+
+    ``code=True`` shows ``body`` as highlighted Python; ``open_=True`` unfolds it.
+    """
     if code:
         fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", body)), default=0))
         body = f"{fence}python\n{body}\n{fence}"
     state = " open" if open_ else ""
-    return nbformat.v4.new_markdown_cell(
+    return (
         f'<details class="lime-solution"{state}><summary>{SOLUTION_SUMMARY}</summary>\n\n'
-        f"{body}\n\n</details>",
-        metadata={"tags": ["lime-solution"]},
+        f"{body}\n\n</details>"
     )
+
+
+def fold_markdown_solutions(source: str, *, open_: bool = False) -> str:
+    """A markdown cell's source with each solution region folded (:func:`folded`)."""
+    lines = source.splitlines()
+    parts, start = [], 0
+    for first, last in _regions(lines, _BEGIN_SOLUTION, _END_SOLUTION):
+        parts.append("\n".join(lines[start:first]))
+        inside = strip_tool_markers("\n".join(lines[first + 1 : last]))
+        parts.append(folded(inside, code=False, open_=open_))
+        start = last + 1
+    parts.append("\n".join(lines[start:]))
+    return "\n\n".join(part for part in (p.strip("\n") for p in parts) if part.strip())
 
 
 def page_notebook(nb: NotebookNode, kind: str = "learner") -> NotebookNode:
@@ -679,11 +695,11 @@ def page_notebook(nb: NotebookNode, kind: str = "learner") -> NotebookNode:
     cells: list[NotebookNode] = []
     for cell in page.cells:
         source = cell.source
-        if cell.cell_type == "markdown" and has_solution(source):
-            cells.append(solution_cell(strip_tool_markers(source), code=False, open_=teacher))
+        if cell.cell_type == "markdown":
+            cell.source = strip_tool_markers(fold_markdown_solutions(source, open_=teacher))
+            cells.append(cell)
             continue
         if cell.cell_type != "code":
-            cell.source = strip_tool_markers(source) if cell.cell_type == "markdown" else source
             cells.append(cell)
             continue
         if teacher:
@@ -697,7 +713,10 @@ def page_notebook(nb: NotebookNode, kind: str = "learner") -> NotebookNode:
             source = without_hidden_tests(source)
         if has_solution(source) and not teacher:
             cell.source = strip_tool_markers(solution_stub(source))
-            cells += [cell, solution_cell(strip_tool_markers(source), code=True, open_=False)]
+            answer = nbformat.v4.new_markdown_cell(
+                folded(strip_tool_markers(source), code=True), metadata={"tags": [SOLUTION_TAG]}
+            )
+            cells += [cell, answer]
             continue
         cell.source = strip_tool_markers(source)
         if cell.source.strip() or cell.outputs:
@@ -1258,7 +1277,8 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
        line-height: 1.45; color: #222; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 0.5rem; border-bottom: 1px solid #ddd; }
-td.num { text-align: right; white-space: nowrap; }
+td.num, td.status { text-align: right; white-space: nowrap; }
+td.status { text-align: left; }
 tfoot td { font-weight: bold; border-top: 2px solid #999; }
 .summary { margin: 0.2rem 0 0; }
 .model { margin: 0.2rem 0 0; font-size: 0.9em; color: #444; }
@@ -1316,8 +1336,9 @@ def write_index(
         status = '<span class="failed">failed</span>' if r.failed else "ok"
         number = notebook_number(r.notebook, position)
         rows.append(
-            f"<tr><td class='num'>{number}</td><td>{''.join(parts)}</td><td>{status}</td>"
-            f"<td class='num'>{r.seconds:.0f} s</td><td class='num'>{r.figures}</td></tr>"
+            f"<tr><td class='num'>{number}</td><td>{''.join(parts)}</td>"
+            f"<td class='status'>{status}</td><td class='num'>{r.seconds:.0f} s</td>"
+            f"<td class='num'>{r.figures}</td></tr>"
         )
     notebooks_seconds = sum(r.seconds for r in results)
     total = notebooks_seconds if total_seconds is None else total_seconds
@@ -1344,7 +1365,7 @@ yourself and use its widgets. The figures saved by <code>save_figure</code> are 
 <tbody>
 {chr(10).join(rows)}
 </tbody>
-<tfoot><tr><td></td><td>total (the whole run)</td><td>{verdict}</td>
+<tfoot><tr><td></td><td>total (the whole run)</td><td class='status'>{verdict}</td>
 <td class='num'>{total:.0f} s</td><td class='num'>{figures}</td></tr></tfoot>
 </table>
 </body>

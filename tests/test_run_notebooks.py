@@ -835,3 +835,13 @@ def test_a_page_renders_its_formulas_with_the_network_off(tmp_path):
     assert "$" not in shown and "\\beta" not in shown  # no raw LaTeX left
     assert [url for url in requested if not url.startswith("file:")] == []
     assert (folded, unfolded) == (False, True)
+
+
+def test_only_the_solution_region_of_a_markdown_cell_is_folded():
+    source = "Why?\n\n### BEGIN SOLUTION\nBecause $x > 0$.\n### END SOLUTION\nMore text."
+    assert runner.fold_markdown_solutions(source) == (
+        "Why?\n\n"
+        '<details class="lime-solution"><summary>Show a solution</summary>\n\n'
+        "Because $x > 0$.\n\n</details>\n\nMore text."
+    )
+    assert runner.fold_markdown_solutions("No solution here.") == "No solution here."
