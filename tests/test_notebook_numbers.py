@@ -82,6 +82,18 @@ def test_01_model_input_segments_differently(images):
     assert not np.array_equal(on_input, segmentation.segment(frog, random_state=0))
 
 
+def test_01_superpixel_count_falls_with_image_size(data_root):
+    # "S = 57 superpixels at InceptionV3's 299 x 299 ..., and fewer at MobileNetV2's 224 x 224":
+    # quickshift keeps its superpixels' area, so a smaller image holds fewer.
+    counts, areas = {}, {}
+    for size in (299, 224):
+        frog = data.load_image("red_eyed_tree_frog.jpg", size=(size, size))
+        s = segmentation.segment(frog, random_state=0)
+        counts[size], areas[size] = num_superpixels(s), np.median(np.bincount(s.ravel()))
+    assert counts == {299: 57, 224: 29}
+    assert areas == {299: 1324, 224: 1407}
+
+
 def test_04_weights_at_default_width(images):
     segments = segmentation.segment(images["frog"], random_state=0)
     samples = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
