@@ -206,3 +206,39 @@ def test_05_exercise_ridge_on_few_paper_samples(images):
     assert found == {(100, "ridge"): 3, (100, "k_lasso"): 4, (1000, "ridge"): 6,
                      (1000, "k_lasso"): 6}  # fmt: skip
     assert on_truth[(100, "ridge")] == 0.63 and on_truth[(100, "k_lasso")] == 2.06
+
+
+# 08_husky_vs_wolf, "Reading the numbers": the values its prose repeats from sections 5 and 6.
+def test_08_reading_the_numbers():
+    from math import comb
+
+    predict, husky, animal, segments = _husky_on_snow(confounded=True)
+    S = num_superpixels(segments)
+    on_animal = np.bincount(segments.ravel(), weights=animal.ravel()) / np.bincount(segments.ravel())
+    is_background = on_animal < 0.5
+    e = explain(husky, predict, segments=segments, num_samples=1000, labels=[1], hide_color=0,
+                random_state=0, progress=False)  # fmt: skip
+    w = e.coef[1]
+    assert (S, int(is_background.sum())) == (33, 28)
+    assert round(synthetic.background_share(w, segments, animal), 2) == 0.87
+    assert round(28 / 33, 2) == 0.85 and round(comb(28, 6) / comb(33, 6), 2) == 0.34
+    assert is_background[np.argsort(-w)[:6]].all()
+    assert (round(w[is_background].mean(), 3), round(w[~is_background].mean(), 3)) == (0.031, 0.025)
+
+    whole = np.stack([np.ones(S), ~is_background, is_background]).astype(np.uint8)
+    p_whole = predict(perturbation.perturb(husky, segments, whole, hide_color=0))[:, 1]
+    assert (round(p_whole[0], 2), round(p_whole[1], 3), round(p_whole[2], 2)) == (1.0, 0.045, 1.0)
+    part = np.random.default_rng(0).integers(0, 2, size=(300, S)).astype(np.uint8)
+    part[:, ~is_background] = 1
+    no_animal = part.copy()
+    no_animal[:, ~is_background] = 0
+    p_part = predict(perturbation.perturb(husky, segments, part, hide_color=0))[:, 1]
+    p_none = predict(perturbation.perturb(husky, segments, no_animal, hide_color=0))[:, 1]
+    assert (round(p_part.mean(), 3), round(p_none.mean(), 3)) == (0.955, 0.802)
+    assert np.all(p_none < p_part)
+
+    mean_fill = explain(husky, predict, segments=segments, num_samples=1000, labels=[1],
+                        random_state=0, progress=False)  # fmt: skip
+    y = mean_fill.predictions[:, 1]
+    assert (f"{y.min():.5f}", f"{y.max():.5f}") == ("0.99998", "0.99999")
+    assert np.abs(mean_fill.coef[1]).max() < 1e-6
