@@ -104,6 +104,8 @@ class Result:
         ``"Predictions by: <network>"``, one per network the notebook names.
     stray_results
         ``Out:`` values that only a cell's last expression left behind (``"In [14]: True"``).
+    page_problems
+        What the page should not have and has (:func:`page_problems`).
     executed, html
         The files written (``None`` when writing failed).
     """
@@ -117,6 +119,7 @@ class Result:
     summary: str = ""
     predictions_by: list[str] = field(default_factory=list)
     stray_results: list[str] = field(default_factory=list)
+    page_problems: list[str] = field(default_factory=list)
     executed: Path | None = None
     html: Path | None = None
 
@@ -1020,6 +1023,37 @@ def failure_banner(where: str, message: str, *, traceback_below: bool) -> Notebo
     )
 
 
+# --------------------------------------------------------------------------- checking pages
+
+# Tool markers as a reader would see them in a page's text.
+_VISIBLE_MARKER = re.compile(
+    r"NBVAL_[A-Z_]+|#\s*fmt:\s*(skip|off|on)\b|#{2,3} (BEGIN|END) (SOLUTION|HIDDEN TESTS)"
+)
+_STDERR_BLOCK = re.compile(
+    r'data-mime-type="application/vnd\.jupyter\.stderr"[^>]*>\s*<pre>(.*?)</pre>', re.DOTALL
+)
+_PATH_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning")
+
+
+def page_problems(page: str) -> list[str]:
+    """What a learner's page must not have, found in its HTML; ``[]`` when it is clean.
+
+    Looks for a script loaded from the network, a tool marker in the visible text, a
+    warning with a file path in a ``stderr`` output and a widget view left for a front end.
+    """
+    problems = [f"loads a remote script: {url}" for url in remote_scripts(page)]
+    visible = html.unescape(
+        re.sub(r"<[^>]+>", "", re.sub(r"<style.*?</style>", "", page, flags=re.S))
+    )
+    problems += [f"shows the tool marker {m.group(0)!r}" for m in _VISIBLE_MARKER.finditer(visible)]
+    for block in _STDERR_BLOCK.findall(page):
+        for match in _PATH_WARNING.finditer(html.unescape(re.sub(r"<[^>]+>", "", block))):
+            problems.append(f"shows a warning with a file path: {match.group(0)}")
+    if WIDGET_VIEW in page:
+        problems.append("keeps a widget view that only a live front end can show")
+    return problems
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -1153,6 +1187,7 @@ def execute_notebook(
         page = Path(html_dir) / f"{source.stem}.html"
         page.write_text(body, encoding="utf-8")
         result.html = page
+        result.page_problems = page_problems(body)
     except Exception as exc:  # the notebook ran; say why its page is missing
         result.status = "failed"
         result.reason = _one_line(
@@ -1191,8 +1226,9 @@ def run_series(
     env
         Base environment of the kernels (default: this process's); see :func:`kernel_env`.
     progress
-        Called with one line per notebook as it starts and ends, and one per stray ``Out:``
-        value (:func:`stray_results`) (``None``: silent).
+        Called with one line per notebook as it starts and ends, one per stray ``Out:``
+        value (:func:`stray_results`) and one per problem of its page (:func:`page_problems`)
+        (``None``: silent).
     pages
         ``"learner"`` or ``"teacher"`` pages (:func:`page_notebook`).
 
@@ -1234,6 +1270,8 @@ def run_series(
             )
             for stray in result.stray_results:
                 progress(f"    a stray Out: value to remove from the notebook: {stray}")
+            for problem in result.page_problems:
+                progress(f"    its page {problem}")
         results.append(result)
     write_index(results, html_dir / "index.html", total_seconds=time.perf_counter() - started)
     return results
@@ -1376,6 +1414,18 @@ yourself and use its widgets. The figures saved by <code>save_figure</code> are 
     return path
 
 
+def pages_verdict(results: Sequence[Result], kind: str = "learner") -> str:
+    """One line on the pages written: clean, or how many have problems (named as they ran)."""
+    pages = [r for r in results if r.html is not None]
+    bad = [r.notebook.name for r in pages if r.page_problems]
+    if not bad:
+        return (
+            f"Pages: {len(pages)} {kind} pages; none loads a remote script or shows a tool "
+            "marker, a warning with a file path or a widget placeholder."
+        )
+    return f"Pages: {len(bad)} of {len(pages)} have problems (listed above): {', '.join(bad)}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the series from the command line; 0 when every notebook ran, else 1."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1407,6 +1457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Executed notebooks: {build / 'notebooks'}  HTML ({args.pages} pages, readable "
         f"offline): {build / 'html' / 'index.html'}  figures: {build / 'figures'}"
     )
+    print(pages_verdict(results, args.pages))
     failures = failure_lines(results)
     if failures:
         print(f"\n{len(failures)} of {len(results)} notebooks failed:", file=sys.stderr)

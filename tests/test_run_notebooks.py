@@ -13,6 +13,7 @@ import re
 import sys
 from pathlib import Path
 
+import nbconvert
 import nbformat
 import pytest
 
@@ -105,6 +106,7 @@ def test_figures_are_inline_and_log_noise_is_gone(tmp_path, monkeypatch, capfd):
 
     [result] = results
     assert (result.status, result.reason, result.figures) == ("ok", "", 2)
+    assert result.page_problems == []  # the NBVAL marker and the warning's path are gone
     assert (result.title, result.summary) == ("Tiny · a test notebook", "It draws two figures.")
     assert result.predictions_by == ["Predictions by: a toy model"]
     executed = nbformat.read(tmp_path / "build" / "notebooks" / "tiny.ipynb", as_version=4)
@@ -470,7 +472,7 @@ def test_progress_bars_become_text_and_an_app_shows_its_first_picture(tmp_path):
         "import ipywidgets as w\nw.IntSlider(value=3, description='k')",
     )
     [result] = runner.run_series([source], tmp_path / "build", progress=None)
-    assert result.status == "ok", result.reason
+    assert (result.status, result.page_problems) == ("ok", []), result.reason
 
     executed = nbformat.read(tmp_path / "build" / "notebooks" / source.name, as_version=4)
     bars, app, slider = (c.outputs for c in executed.cells)
@@ -845,3 +847,35 @@ def test_only_the_solution_region_of_a_markdown_cell_is_folded():
         "Because $x > 0$.\n\n</details>\n\nMore text."
     )
     assert runner.fold_markdown_solutions("No solution here.") == "No solution here."
+
+
+def test_page_problems_names_what_a_page_must_not_have():
+    body, _ = runner.page_exporter().from_notebook_node(runner.page_notebook(exercise_notebook()))
+    assert runner.page_problems(body) == []
+    raw, _ = runner.page_exporter().from_notebook_node(exercise_notebook())  # not a page
+    found = runner.page_problems(raw)
+    assert "shows the tool marker 'NBVAL_IGNORE_OUTPUT'" in found
+    assert "shows the tool marker '### BEGIN SOLUTION'" in found
+    assert "shows the tool marker '### END HIDDEN TESTS'" in found
+    cell = nbformat.v4.new_code_cell("warn()")
+    cell.outputs = [_stderr(f"{KERNEL_FILE}:3: UserWarning: x\n")]
+    noisy, _ = runner.page_exporter().from_notebook_node(nbformat.v4.new_notebook(cells=[cell]))
+    assert runner.page_problems(noisy) == [
+        f"shows a warning with a file path: {KERNEL_FILE}:3: UserWarning"
+    ]
+    default, _ = nbconvert.HTMLExporter(template_name="lab").from_notebook_node(
+        nbformat.v4.new_notebook()
+    )
+    assert any(
+        p.startswith("loads a remote script: https://") for p in runner.page_problems(default)
+    )
+
+    ok = runner.Result(notebook=Path("a.ipynb"), status="ok", seconds=1, html=Path("a.html"))
+    bad = runner.Result(
+        notebook=Path("b.ipynb"), status="ok", seconds=1, html=Path("b.html"), page_problems=["x"]
+    )
+    assert runner.pages_verdict([ok]) == (
+        "Pages: 1 learner pages; none loads a remote script or shows a tool marker, a warning "
+        "with a file path or a widget placeholder."
+    )
+    assert runner.pages_verdict([ok, bad]) == "Pages: 1 of 2 have problems (listed above): b.ipynb."
