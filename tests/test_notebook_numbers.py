@@ -103,6 +103,18 @@ def test_04_weights_at_default_width(images):
     assert 0.45 < np.median(w) < 0.55  # exp(-(1 - sqrt(1/2))**2 / (2 * 0.25**2)) = 0.503
 
 
+def test_04_stated_weight_range_share_and_ratio(images):
+    # 04 section 2 and Summary: "from 0.17 to 0.79", "94 % of them lie between 0.3 and 0.7",
+    # "the 95th percentile is about twice the 5th" (lime's kernel, w = 0.25, seed 0).
+    segments = segmentation.segment(images["frog"], random_state=0)
+    samples = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
+    w = kernels.exponential_kernel(kernels.cosine_distance(samples), 0.25)[1:]
+    assert (round(float(w.min()), 2), round(float(w.max()), 2)) == (0.17, 0.79)
+    assert round(100 * float(np.mean((w >= 0.3) & (w <= 0.7)))) == 94
+    p5, p95 = np.percentile(w, [5, 95])
+    assert 1.9 < p95 / p5 < 2.1
+
+
 def test_02_fills_change_the_image_by_known_amounts(images):
     frog = images["frog"]
     segments = segmentation.segment(frog, random_state=0)
