@@ -319,9 +319,9 @@ def weight_map(
 def weight_colorbar(shown: Any, ax: Any, *, label: str | None = None) -> Any:
     """A colorbar for :func:`weight_map` whose ends say ``against`` (red) and ``for`` (blue).
 
-    Belongs with ``notebooks/05_surrogate_fitting.ipynb``; :func:`weight_map` draws it. Call
-    it yourself for one colorbar shared by several panels (``ax`` a list of axes, and
-    ``colorbar=False`` for each map).
+    Introduced in ``notebooks/05_surrogate_fitting.ipynb``; :func:`weight_map` draws it for
+    one panel. Call it yourself for one colorbar shared by several panels drawn on one scale
+    (``ax`` a list of axes, the same ``limit`` and ``colorbar=False`` for each map).
 
     Parameters
     ----------
@@ -394,7 +394,10 @@ class ModelNote:
         )
         if getattr(model, "untrained", False):
             self.kind = "untrained"
-            self.lines = [f"UNTRAINED network: {description}", untrained_message(model)]
+            name = getattr(model, "display_name", None) or description
+            name = re.sub(r"\s*\(untrained\)", "", name, flags=re.IGNORECASE)
+            why = untrained_message(model).split(": ", 1)[-1]  # without "UNTRAINED ...: "
+            self.lines = [f"UNTRAINED network: {name}", why[:1].upper() + why[1:]]
             return
         self.lines = [f"Predictions by: {description}"]
         stands_in_for = getattr(model, "stands_in_for", None)
@@ -503,10 +506,10 @@ def model_note(model: Any, caught: Sequence[str] = ()) -> None:
 def mark_untrained(model: Any, fig: Any = None) -> bool:
     """Mark output of an untrained network in large red text; ``True`` if it is untrained.
 
-    Introduced in ``notebooks/03_inception_predictions.ipynb``: the one way the series marks
-    predictions that mean nothing. In a notebook it shows a red banner (printed text
-    elsewhere); with ``fig`` it also writes a red title over the figure. Nothing happens for
-    real weights.
+    Belongs with ``notebooks/03_inception_predictions.ipynb``; no notebook calls it (they show
+    :func:`model_note`, red for an untrained network, where they load it). For a script or a
+    figure: in a notebook it shows a red banner (printed text elsewhere); with ``fig`` it also
+    writes a red title over the figure. Nothing happens for real weights.
 
     Parameters
     ----------

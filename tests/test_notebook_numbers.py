@@ -200,6 +200,26 @@ def test_02_exercise_distinct_masks_and_birthday_bound():
     assert f"{1000**2 / 2.0**58:.1e}" == "3.5e-12"
 
 
+def test_05_exercise_twelve_superpixels_k_lasso_picks_the_largest_changes(images):
+    # 05 exercise 5: with 12 superpixels in the region, K-LASSO (K = 6) selects exactly the six
+    # whose hiding raises the model's d most (sum of |pixel - segment mean| over the superpixel).
+    from helpers import surrogates
+
+    frog = images["frog"]
+    segments = segmentation.segment(frog, random_state=0)
+    truth = toy_models.central_superpixels(segments, 12)
+    model = toy_models.region_classifier(frog, np.isin(segments, list(truth)))
+    z = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
+    y = np.concatenate([model(b)[:, 1] for b in perturbation.perturb_batches(frog, segments, z)])
+    w = kernels.exponential_kernel(kernels.cosine_distance(z))
+    selected = surrogates.fit_surrogate(z, y, w, method="k_lasso", num_features=6).selected
+    change = np.abs(frog.astype(float) - perturbation.hidden_image(frog, segments)).sum(axis=2)
+    per_superpixel = {j: change[segments == j].sum() for j in truth}
+    predicted = sorted(truth, key=per_superpixel.get, reverse=True)[:6]
+    assert sorted(selected.tolist()) == sorted(predicted) == [16, 18, 20, 25, 28, 34]
+    assert sorted(truth, key=per_superpixel.get)[:2] == [33, 35]
+
+
 def test_05_exercise_ridge_on_few_paper_samples(images):
     frog = images["frog"]
     segments = segmentation.segment(frog, random_state=0)

@@ -111,9 +111,12 @@ def test_model_note_says_which_network_and_marks_stand_ins_and_untrained(capsys)
 
     untrained = _Net()
     untrained.untrained = True
+    untrained.display_name = "InceptionV3 (UNTRAINED)"
     note = plotting.ModelNote(untrained)
-    assert note.kind == "untrained" and note.lines[0].startswith("UNTRAINED network: ")
+    assert note.kind == "untrained" and note.lines[0] == "UNTRAINED network: InceptionV3"
+    assert note.lines[1].startswith("This network has seeded RANDOM weights")
     assert "MEANINGLESS" in note.lines[1] and "font-weight:bold" in note._repr_html_()
+    assert repr(note).upper().count("UNTRAINED") == 1  # said once
     assert not repr(note).startswith("Predictions by")  # not counted as the page's network
 
     escaped = _Net()
