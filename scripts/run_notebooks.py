@@ -552,7 +552,7 @@ def restyle_warnings(nb: NotebookNode) -> int:
             text, stated = split_warnings(output.text)
             taken += len(stated)
             for category, message in stated:
-                if message in shown or _said_elsewhere(message, said):
+                if message in shown or message in said:
                     continue
                 shown.add(message)
                 outputs.append(stated_note(category, message))
@@ -561,11 +561,6 @@ def restyle_warnings(nb: NotebookNode) -> int:
                 outputs.append(output)
         cell.outputs = outputs
     return taken
-
-
-def _said_elsewhere(message: str, said: str) -> bool:
-    """Whether ``said`` (the text of a page's outputs other than ``stderr``) holds ``message``."""
-    return message in said
 
 
 # --------------------------------------------------------------------------- learner pages
