@@ -128,8 +128,9 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 def generate(out: Path, notebooks: list[Path], *, db: bool = False) -> dict[str, Path]:
     """Generate the student version of each notebook; return name -> student notebook.
 
-    With ``db=False`` no gradebook is created (``--no-db``); the round-trip test passes
-    ``db=True`` to autograde afterwards.
+    One ``nbgrader generate_assignment "*"`` run makes every assignment of the course (one
+    process start instead of one per notebook). With ``db=False`` no gradebook is created
+    (``--no-db``); the round-trip tests pass ``db=True`` to autograde afterwards.
     """
     out = Path(out)
     notebooks = [Path(n) for n in notebooks if has_exercises(Path(n))]
@@ -139,10 +140,11 @@ def generate(out: Path, notebooks: list[Path], *, db: bool = False) -> dict[str,
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
+    if notebooks:  # one nbgrader process for every assignment of the course ("*")
+        flags = ["--force"] if db else ["--force", "--no-db"]
+        nbgrader(course, "generate_assignment", "*", *flags)
     made = {}
     for notebook in notebooks:
-        flags = ["--force"] if db else ["--force", "--no-db"]
-        nbgrader(course, "generate_assignment", notebook.stem, *flags)
         released = course / "release" / notebook.stem / notebook.name
         shutil.copyfile(released, student_dir / notebook.name)
         shutil.copyfile(notebook, key_dir / notebook.name)
