@@ -82,7 +82,9 @@ def atomic_path(dest: Path) -> Iterator[Path]:
         raise
 
 
-def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
+def reap_stale_parts(
+    dest: Path, *, older_than: float = STALE_AFTER, any_stem: bool = False
+) -> list[Path]:
     """Delete the temporary files that killed writes to ``dest`` left behind.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (every save
@@ -97,6 +99,10 @@ def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Pat
         The file whose leftover temporary files are removed.
     older_than
         Minimum age in seconds (by modification time) of a file to remove.
+    any_stem
+        Also remove the leftovers of every other file in ``dest``'s folder with ``dest``'s
+        suffix (``.<any stem>.<random>.part<suffix>``): a folder of many such files (e.g.
+        :func:`helpers.dataset.explain_dataset`'s explanations) is cleaned in one pass.
 
     Returns
     -------
@@ -119,7 +125,8 @@ def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Pat
     dest = Path(dest)
     removed = []
     now = time.time()
-    pattern = f".{glob.escape(dest.stem)}.*.part{glob.escape(dest.suffix)}"
+    stem = "*" if any_stem else glob.escape(dest.stem)
+    pattern = f".{stem}.*.part{glob.escape(dest.suffix)}"
     for part in dest.parent.glob(pattern):
         try:
             if now - part.stat().st_mtime > older_than and part.is_file():
