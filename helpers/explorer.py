@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from .explain import ConstantPredictionWarning, fit_label
+from .fitting import ConstantPredictionWarning, fit_label
 from .explanation import Explanation
 from .perturbation import hidden_image, perturb
 from .prediction import predict_samples

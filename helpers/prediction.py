@@ -16,9 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from .perturbation import perturb_batches
-from .segmentation import relabel
-from .validation import check_batch_memory, check_batch_size, check_predictions
+from .perturbation import _hidden_image, _perturb_batches
+from .segmentation import num_superpixels, relabel
+from .validation import (
+    check_batch_memory,
+    check_batch_size,
+    check_hide_color,
+    check_predictions,
+    check_samples,
+)
 
 __all__ = ["predict_samples"]
 
@@ -108,9 +114,34 @@ def predict_samples(
     >>> p[:, 1].tolist()
     [1.0, 0.5, 0.0]
     """
+    image = np.asarray(image)
     segments = relabel(segments)
-    batch_size = check_batch_size(batch_size)
-    check_batch_memory(np.shape(image), np.asarray(image).itemsize, batch_size)
+    samples = check_samples(samples, num_superpixels(segments), min_rows=1)
+    hide_color = check_hide_color(hide_color, image)
+    hidden = _hidden_image(image, segments, hide_color)
+    return _predict_samples(
+        image, segments, samples, classifier_fn, hidden=hidden, hide_color=hide_color,
+        batch_size=check_batch_size(batch_size), progress=progress, cache=cache,
+    )  # fmt: skip
+
+
+def _predict_samples(
+    image: np.ndarray,
+    segments: np.ndarray,
+    samples: np.ndarray,
+    classifier_fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    hidden: np.ndarray,
+    hide_color: Any,
+    batch_size: int,
+    progress: bool,
+    cache: bool | None,
+) -> np.ndarray:
+    """:func:`predict_samples` for checked input and the hidden image made from ``hide_color``.
+
+    ``hide_color`` only keys the cache entry; the perturbed images are made from ``hidden``.
+    """
+    check_batch_memory(image.shape, image.itemsize, batch_size)
     from tqdm.auto import tqdm
 
     from . import cache as prediction_cache
@@ -130,7 +161,7 @@ def predict_samples(
                 "functools.partial that cannot be told apart from another). Fix: give the "
                 "classifier a fingerprint, or a module-level preprocessing function.",
                 prediction_cache.UncachedPredictionWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         else:
             key = prediction_cache.prediction_key(
@@ -145,14 +176,12 @@ def predict_samples(
                         f"Discarded a prediction cache entry that fails the output checks "
                         f"({exc}); the predictions are computed again and the entry replaced.",
                         prediction_cache.UncachedPredictionWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
 
     n = len(samples)
     predictions = None
-    batches = perturb_batches(
-        image, segments, samples, hide_color=hide_color, batch_size=batch_size
-    )
+    batches = _perturb_batches(image, segments, samples, hidden, batch_size)
     with tqdm(total=n, disable=not progress, desc="model calls", unit="img") as bar:
         start = 0
         for batch in _prefetched(batches):
@@ -177,6 +206,6 @@ def predict_samples(
                 "the cache directory writable, or point LIME_TUTORIAL_CACHE at a writable "
                 "directory (or turn the cache off).",
                 prediction_cache.UncachedPredictionWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
     return predictions

@@ -8,6 +8,7 @@ from skimage.segmentation import quickshift
 
 from helpers import data, kernels, perturbation, segmentation, synthetic, toy_models
 from helpers.explain import explain
+from helpers.fitting import refit
 from helpers.segmentation import num_superpixels
 
 
@@ -186,7 +187,7 @@ def test_05_exercise_ridge_on_few_paper_samples(images):
         e = explain(frog, model, segments=segments, num_samples=n, recipe="paper", labels=[1],
                     random_state=0, progress=False)  # fmt: skip
         for surrogate, k in (("ridge", None), ("k_lasso", 10)):
-            coef = e.refit(surrogate=surrogate, num_features=k).coef[1]
+            coef = refit(e, surrogate=surrogate, num_features=k).coef[1]
             found[(n, surrogate)] = len(set(np.argsort(-coef)[:6].tolist()) & truth)
             on_truth[(n, surrogate)] = round(float(coef[sorted(truth)].sum()), 2)
         if n == 100:

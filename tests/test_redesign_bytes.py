@@ -9,8 +9,8 @@ ones, rewrites the ``meta`` member exactly as ``Explanation.save`` writes it, an
 SHA-256 of the whole file. Every other member (the arrays) is compared byte for byte without
 any mapping.
 
-Regenerate the "before" files with ``python tests/test_redesign_bytes.py OUT_DIR`` on the old
-commit to look at them.
+``python tests/test_redesign_bytes.py OUT_DIR`` saves the ten files and prints their
+(normalised) digests. The "before" files were kept in ``/work/coord/before/`` (outside the repo).
 """
 
 from __future__ import annotations
@@ -23,23 +23,25 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 #: Keys of ``Explanation.params`` renamed by the redesign: old name -> new name.
-RENAMED: dict[str, str] = {}
+RENAMED: dict[str, str] = {
+    "seed": "random_state",
+    "segmentation_seed": "segmentation_random_state",
+}
 
 #: SHA-256 of each case's file, written by the code before the redesign.
 BEFORE_SHA256: dict[str, str] = {
-    'fit_explanation_pixel_l2': '964698046eb0a8f6cda74e0c1bf5fa6cf68a7510be81e3a1efa21a332762ea5c',
-    'float_gray_sobol_pixel_l2': '628be90c724a3a24b2569d9cd19f164b15a81addfe25183ae6baf1baacf18455',
-    'forward_rgb_stratified_grid': 'b0084fd32b6aca0d99cf304d695dd76661d928d43dc5fb0de1c64333c4a414c1',
-    'generator_uniform_ridge_k': '90483af06fb6ded58584ab759ff4129741e30fb85d0d8b194b109dbc27f00ed3',
-    'given_segments_samples_paper': 'a306705cebfd67fcfdf4b24970ee26d5fa24c7caa1d740fd2047e80b8c88be9f',
-    'lasso_blur_antithetic': 'a39bc89dd037327a2f4def35d365e5161b7b46097fea289c3788b27a2f322d68',
-    'lime_default': 'c5d026903f3b8c231e96098ef15677e55a821f458433b5b128ec8e41cc1a8103',
-    'matlab_felzenszwalb': '334c4ba8137201e86ad49ca25d3a40c64e16ac60429760067b2078a57f5107c7',
-    'paper_slic': 'e5590e86656783e06114fcd396d9a36f0910f8f48f24f71d2e7c9e01f3374634',
-    'refit_paper_kernel_ols': '8f1e9f2923b0a085929a4fa81a76d1fa3db26f52550f14698f7534028a5f776c',
+    "fit_explanation_pixel_l2": "964698046eb0a8f6cda74e0c1bf5fa6cf68a7510be81e3a1efa21a332762ea5c",
+    "float_gray_sobol_pixel_l2": "628be90c724a3a24b2569d9cd19f164b15a81addfe25183ae6baf1baacf18455",
+    "forward_rgb_stratified_grid": "b0084fd32b6aca0d99cf304d695dd76661d928d43dc5fb0de1c64333c4a414c1",
+    "generator_uniform_ridge_k": "90483af06fb6ded58584ab759ff4129741e30fb85d0d8b194b109dbc27f00ed3",
+    "given_segments_samples_paper": "a306705cebfd67fcfdf4b24970ee26d5fa24c7caa1d740fd2047e80b8c88be9f",
+    "lasso_blur_antithetic": "a39bc89dd037327a2f4def35d365e5161b7b46097fea289c3788b27a2f322d68",
+    "lime_default": "c5d026903f3b8c231e96098ef15677e55a821f458433b5b128ec8e41cc1a8103",
+    "matlab_felzenszwalb": "334c4ba8137201e86ad49ca25d3a40c64e16ac60429760067b2078a57f5107c7",
+    "paper_slic": "e5590e86656783e06114fcd396d9a36f0910f8f48f24f71d2e7c9e01f3374634",
+    "refit_paper_kernel_ols": "8f1e9f2923b0a085929a4fa81a76d1fa3db26f52550f14698f7534028a5f776c",
 }
 
 
@@ -72,14 +74,8 @@ def _model(images: np.ndarray) -> np.ndarray:
 
 def cases():
     """``name -> explanation`` for the ten cases (computed lazily, in order)."""
-    from helpers.explain import explain, fit_explanation
-
-    try:  # after the redesign
-        from helpers.fitting import refit
-    except ImportError:  # before: a method of the record
-
-        def refit(explanation, **settings):
-            return explanation.refit(**settings)
+    from helpers.explain import explain
+    from helpers.fitting import fit_explanation, refit
 
     image = _image()
     common = {"progress": False, "cache": False}
@@ -174,16 +170,20 @@ def test_ten_saved_explanations_are_byte_identical_to_before_the_redesign(tmp_pa
     assert digests == BEFORE_SHA256
 
 
-def test_normalising_a_file_of_today_changes_nothing_but_renamed_keys(tmp_path):
-    """The normalisation rewrites ``meta`` the way save does: without renames, same bytes."""
+def test_files_saved_before_the_redesign_still_load_with_the_new_names(tmp_path):
+    """A file with the old params names (rebuilt byte for byte) loads, its keys renamed."""
     from helpers.explanation import Explanation
+    from helpers.explanation_file import RENAMED_PARAMS
 
+    assert RENAMED_PARAMS == RENAMED
     e = cases()["lime_default"]
-    path = e.save(tmp_path / "e.npz")
-    if not RENAMED:
-        assert _normalised(path) == path.read_bytes()
-    again = Explanation.load(path)
-    assert again.params == e.params and set(RENAMED.values()) <= set(e.params)
+    old = tmp_path / "old.npz"
+    old.write_bytes(_normalised(e.save(tmp_path / "new.npz")))
+    assert hashlib.sha256(old.read_bytes()).hexdigest() == BEFORE_SHA256["lime_default"]
+    again = Explanation.load(old)
+    assert again.params == e.params and again.params["random_state"] == 0
+    assert "seed" not in again.params and "segmentation_seed" not in again.params
+    np.testing.assert_array_equal(again.coef[1], e.coef[1])
 
 
 if __name__ == "__main__":  # python tests/test_redesign_bytes.py OUT_DIR
