@@ -47,7 +47,8 @@ setup: $(STAMP)
 # Verify every required data file (from $$LIME_TUTORIAL_DATA or downloaded) and fill the
 # Keras cache (class index, and the weights when they are in the data directory).
 data: setup
-	$(BIN)/python -m helpers.data --keras
+	$(BIN)/python -m helpers.data
+	$(BIN)/python -m helpers.models
 
 # Every notebook runs (inline figures, TensorFlow's log lines dropped), even after one fails;
 # then a summary table, build/html/index.html, and a non-zero exit if any notebook failed.
