@@ -31,6 +31,10 @@ LIME's steps
   (behind 06)
 - :mod:`helpers.dataset` — one explanation per image of a whole dataset, resumable, on Dask
   (10)
+- :mod:`helpers.manifest` — a dataset's image ids, seeds and manifests, the output folder's
+  lock and summary table (behind 10)
+- :mod:`helpers.cluster` — Dask for the dataset runner: a local cluster on 127.0.0.1, a
+  worker's model, crashes blamed on the image that causes them (behind 10)
 
 The models
 
