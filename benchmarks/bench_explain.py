@@ -144,9 +144,10 @@ def _mobilenet(args) -> None:
 
 
 def _inception(args) -> None:
+    from profiling import peak_rss_of_explain  # benchmarks/profiling.py
+
     from helpers import explain as ex
     from helpers import models, perturbation
-    from helpers.profiling import peak_rss_of_explain
 
     image = _image((299, 299))
     with warnings.catch_warnings():
