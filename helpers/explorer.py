@@ -11,8 +11,11 @@ with the mask's cosine distance and kernel weight. It has no user interface; the
 Model calls are spent only where they are needed: one per new mask (outputs are kept, so
 going back to a mask is free), none to change the label or the kernel width (the surrogate
 is refitted on the explanation's stored samples and predictions), and one pass over the
-stored samples for each new fill (the stored predictions were made with the explanation's
-fill, so another fill needs its own).
+stored samples for each new hide color (the stored predictions were made with the
+explanation's ``hide_color``, so another one needs its own).
+
+Every change is checked and computed before anything is changed: a refused width, label or
+hide color, or a model that fails, leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -26,11 +29,15 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from .fitting import ConstantPredictionWarning, fit_label
 from .explanation import Explanation
+from .fitting import ConstantPredictionWarning, fit_label
+from .paper import GRAY as PAPER_GRAY
 from .perturbation import hidden_image, perturb
 from .prediction import predict_samples
+from .recipes import MID_GRAY, Settings
+from .setting_checks import check_kernel_width
 from .surrogates import SurrogateFit
+from .validation import check_predictions
 
 __all__ = [
     "HIDE_COLORS",
@@ -40,8 +47,17 @@ __all__ = [
     "hide_color_key",
 ]
 
-#: The hide colors of ``notebooks/02_perturbation.ipynb`` by name (values for uint8 images).
-HIDE_COLORS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "blur": "blur"}
+#: The hide colors the explorer offers, by name (values for uint8 images): those of
+#: ``notebooks/02_perturbation.ipynb``, with both grays named apart (the middle of 0..255 and
+#: the paper's, :data:`helpers.recipes.MID_GRAY` and :data:`helpers.paper.GRAY`).
+HIDE_COLORS: dict[str, Any] = {
+    "segment mean": None,
+    f"mid gray ({MID_GRAY})": MID_GRAY,
+    f"paper's gray ({PAPER_GRAY})": PAPER_GRAY,
+    "black": 0,
+    "blur": "blur",
+}
+_UNCHANGED: Any = object()  # "keep the current hide color" (None is a hide color)
 
 
 def hide_color_key(hide_color: Any, channels: int = 3) -> str:
@@ -128,7 +144,7 @@ def default_explorer_inputs(
 
 @dataclass(frozen=True)
 class Visit:
-    """One mask the learner has looked at, with one fill, and the network's outputs on it.
+    """One mask the learner has looked at, with one hide color, and the network's outputs on it.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it
     (:attr:`ExplorerState.history` is a list of them).
@@ -138,13 +154,13 @@ class Visit:
     mask
         ``(S,)`` uint8, 1 = superpixel shown.
     hide_color
-        The fill of the hidden superpixels.
+        What the hidden superpixels became.
     probabilities
         ``(K,)`` the network's output on the masked image.
     """
 
     mask: np.ndarray  #: (S,) uint8, 1 = superpixel shown
-    hide_color: Any  #: the fill of the hidden superpixels
+    hide_color: Any  #: what the hidden superpixels became
     probabilities: np.ndarray  #: (K,) the network's output on the masked image
 
 
@@ -165,14 +181,15 @@ class ExplorerState:
     label
         The label to follow; default: the explanation's first (the top class).
     batch_size
-        Images per model call when a new fill makes the stored samples be predicted again.
+        Images per model call when a new hide color makes the stored samples be predicted
+        again.
 
     Attributes
     ----------
     mask
         ``(S,)`` uint8 copy of the current mask (1 = shown, 0 = hidden).
     label, hide_color, kernel_width
-        The current label, fill and kernel width.
+        The current label, hide color and kernel width.
     model_probability
         The network's probability of ``label`` on the masked image.
     surrogate_prediction
@@ -221,22 +238,23 @@ class ExplorerState:
         self.segments = explanation.segments
         self.num_superpixels = int(explanation.samples.shape[1])
         self.num_classes = int(explanation.predictions.shape[1])
-        self.surrogate = str(explanation.params.get("surrogate", "ridge"))
-        self.num_features = explanation.params.get("num_features")
-        self.distance_name = str(explanation.params.get("distance", "cosine"))
-        self.kernel_name = str(explanation.params.get("kernel", "lime"))
-        self._fit_width = float(explanation.params.get("kernel_width", 0.25))
-        self._fit_fill = explanation.params.get("hide_color")
+        settings = Settings.from_params(explanation.params)  # lime's for what is not recorded
+        self.surrogate = settings.surrogate
+        self.num_features = settings.num_features
+        self.distance_name = settings.distance
+        self.kernel_name = settings.kernel
+        self._fit_width = float(settings.kernel_width)
+        self._fit_hide_color = settings.hide_color
         self.model_calls = 0
-        self._predictions = {self._key(self._fit_fill): explanation.predictions}
+        self._predictions = {self._key(self._fit_hide_color): explanation.predictions}
         self._hidden_images: dict[str, np.ndarray] = {}
         self._fits: dict[tuple[int, str, float], SurrogateFit] = {}
         self._visits: dict[tuple[str, bytes], Visit] = {}
         self.label = explanation.labels[0] if label is None else self._check_label(label)
-        self.hide_color = self._fit_fill
+        self.hide_color = self._fit_hide_color
         self.kernel_width = self._fit_width
         self._mask = np.ones(self.num_superpixels, dtype=np.uint8)
-        self._update()
+        self._show()
 
     # ----- reading ---------------------------------------------------------------------
     @property
@@ -246,7 +264,7 @@ class ExplorerState:
 
     @property
     def fit(self) -> SurrogateFit:
-        """The surrogate for the current label, fill and kernel width."""
+        """The surrogate for the current label, hide color and kernel width."""
         return self._surrogate(self.label, self.hide_color, self.kernel_width)
 
     @property
@@ -266,9 +284,8 @@ class ExplorerState:
 
     @property
     def masked_image(self) -> np.ndarray:
-        """The image the network sees: hidden superpixels replaced by the fill."""
-        hidden = self._hidden(self.hide_color)
-        return perturb(self.image, self.segments, self._mask[None], hidden=hidden)[0]
+        """The image the network sees: hidden superpixels replaced by the hide color."""
+        return self._masked_image(self._mask, self.hide_color)
 
     def top_labels(self, k: int = 5) -> list[int]:
         """The ``k`` classes with the most probability on average over LIME's samples.
@@ -285,7 +302,7 @@ class ExplorerState:
         -------
         list of int
             Class indices, highest mean first, over the samples predicted with the current
-            fill.
+            hide color.
         """
         mean = self._predictions[self._key(self.hide_color)].mean(axis=0)
         order = np.argsort(-mean, kind="stable")[: int(k)]
@@ -336,11 +353,12 @@ class ExplorerState:
 
     @property
     def history(self) -> list[Visit]:
-        """Every (mask, fill) looked at so far, each once, the most recently seen last."""
+        """Every (mask, hide color) looked at so far, each once, the most recently seen last."""
         return list(self._visits.values())
 
     def pairs(self) -> np.ndarray:
-        """``(n, 2)`` array of (network, surrogate) for every mask seen with the current fill.
+        """``(n, 2)`` array of (network, surrogate) for every mask seen with the current hide
+        color.
 
         Both columns are for the current label, and the surrogate column is the current
         surrogate's, so changing the kernel width moves the points up or down: the record
@@ -355,8 +373,8 @@ class ExplorerState:
         key = self._key(self.hide_color)
         rows = [
             (float(v.probabilities[self.label]), self.surrogate_at(v.mask))
-            for (fill, _), v in self._visits.items()
-            if fill == key
+            for (color, _), v in self._visits.items()
+            if color == key
         ]
         return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
@@ -364,7 +382,7 @@ class ExplorerState:
     def toggle(self, superpixel: int) -> None:
         """Hide superpixel ``superpixel`` if it is shown, show it if it is hidden.
 
-        A mask not seen before with the current fill costs one model call.
+        A mask not seen before with the current hide color costs one model call.
 
         Parameters
         ----------
@@ -381,7 +399,7 @@ class ExplorerState:
         j = self._check_superpixel(superpixel)
         mask = self._mask.copy()
         mask[j] = 1 - mask[j]
-        self._set(mask)
+        self._show(mask=mask)
 
     def set_mask(self, mask: Sequence[int] | np.ndarray) -> None:
         """Use ``mask`` (``S`` values of 0/1) as the current mask.
@@ -402,11 +420,11 @@ class ExplorerState:
                 f"mask must be {self.num_superpixels} values of 0 or 1, one per superpixel; "
                 f"got shape {mask.shape}."
             )
-        self._set(mask.astype(np.uint8))
+        self._show(mask=mask.astype(np.uint8))
 
     def reset(self) -> None:
         """Show every superpixel again (the original image)."""
-        self._set(np.ones(self.num_superpixels, dtype=np.uint8))
+        self._show(mask=np.ones(self.num_superpixels, dtype=np.uint8))
 
     def show_top(self, k: int) -> None:
         """Show only the ``k`` superpixels with the largest positive weights, hide the rest.
@@ -422,17 +440,20 @@ class ExplorerState:
 
         Raises
         ------
+        TypeError
+            For a ``k`` that is not an int.
         ValueError
             For a negative ``k``.
         """
-        k = int(k)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise TypeError(f"k must be an int, got {k!r}.")
         if k < 0:
             raise ValueError(f"k must be 0 or more, got {k}.")
         coef = self.coef
         order = [j for j in np.argsort(-coef, kind="stable") if coef[j] > 0][:k]
         mask = np.zeros(self.num_superpixels, dtype=np.uint8)
         mask[order] = 1
-        self._set(mask)
+        self._show(mask=mask)
 
     # ----- changing the settings ---------------------------------------------------------
     def set_label(self, label: int) -> None:
@@ -450,8 +471,7 @@ class ExplorerState:
         ValueError
             For a label outside the model's classes.
         """
-        self.label = self._check_label(label)
-        self._update()
+        self._show(label=self._check_label(label))
 
     def set_kernel_width(self, kernel_width: float) -> None:
         """Refit the surrogate with another kernel width: no model calls.
@@ -469,19 +489,19 @@ class ExplorerState:
         Raises
         ------
         ValueError
-            For a width that is not positive and finite.
+            For a width that is not a positive finite number whose square is a float
+            (:func:`helpers.setting_checks.check_kernel_width`), or whose weights cannot be fitted
+            (all zero); either way nothing changes.
         """
-        width = float(kernel_width)
-        self._kernel(np.zeros(1), width)  # validates the width
-        self.kernel_width = width
-        self._update()
+        self._show(kernel_width=check_kernel_width(kernel_width))
 
     def set_hide_color(self, hide_color: Any) -> None:
-        """Use another fill for hidden superpixels (``None``, a colour or ``"blur"``).
+        """Use another ``hide_color`` for hidden superpixels (``None``, a colour or ``"blur"``).
 
-        The network sees the new fill at once. The surrogate has to be fitted on predictions
-        made with the same fill, so for a fill not used before the explanation's samples are
-        predicted again (``num_samples`` model calls, once per fill).
+        The network sees the new hide color at once. The surrogate has to be fitted on
+        predictions made with the same hide color, so for one not used before the
+        explanation's samples are predicted again (``num_samples`` model calls, once per
+        hide color).
 
         Parameters
         ----------
@@ -491,17 +511,17 @@ class ExplorerState:
         Raises
         ------
         ValueError
-            For a fill :func:`helpers.perturbation.hidden_image` refuses; nothing changes.
+            For a hide color :func:`helpers.perturbation.hidden_image` refuses; nothing
+            changes.
         """
-        self._hidden(hide_color)  # validates hide_color before anything changes
+        self._hidden(hide_color)  # validates hide_color before anything is predicted
         key = self._key(hide_color)
-        if key not in self._predictions:
+        if key not in self._predictions:  # kept even if the refit below fails: they are right
             self._predictions[key] = predict_samples(
                 self.image, self.segments, self.explanation.samples, self._call_model,
                 hide_color=hide_color, batch_size=self.batch_size, progress=False, cache=False,
             )  # fmt: skip
-        self.hide_color = hide_color
-        self._update()
+        self._show(hide_color=hide_color)
 
     # ----- internals ---------------------------------------------------------------------
     def _distances(self, masks: np.ndarray, hide_color: Any) -> np.ndarray:
@@ -548,16 +568,17 @@ class ExplorerState:
         return self._hidden_images[key]
 
     def _surrogate(self, label: int, hide_color: Any, width: float) -> SurrogateFit:
-        """LIME's surrogate for ``label``, from the stored samples' predictions with this fill."""
+        """LIME's surrogate for ``label``, from the stored samples' predictions with this
+        hide color (kept once fitted)."""
         key = (label, self._key(hide_color), width)
         if key in self._fits:
             return self._fits[key]
         e = self.explanation
-        same_fill = self._key(hide_color) == self._key(self._fit_fill)
-        if same_fill and width == self._fit_width and label in e.fits:
+        same = self._key(hide_color) == self._key(self._fit_hide_color)
+        if same and width == self._fit_width and label in e.fits:
             fit = e.fits[label]  # exactly the explanation's own numbers
         else:
-            distances = e.distances if same_fill else self._distances(e.samples, hide_color)
+            distances = e.distances if same else self._distances(e.samples, hide_color)
             with warnings.catch_warnings():  # a class never predicted: zero weights, quietly
                 warnings.simplefilter("ignore", ConstantPredictionWarning)
                 fit = fit_label(
@@ -568,21 +589,43 @@ class ExplorerState:
         self._fits[key] = fit
         return fit
 
-    def _set(self, mask: np.ndarray) -> None:
-        self._mask = mask
-        self._update()
+    def _masked_image(self, mask: np.ndarray, hide_color: Any) -> np.ndarray:
+        hidden = self._hidden(hide_color)
+        return perturb(self.image, self.segments, mask[None], hidden=hidden)[0]
 
-    def _update(self) -> None:
-        """Recompute every number for the current mask, label, fill and width."""
-        key = (self._key(self.hide_color), self._mask.tobytes())
-        if key not in self._visits:
-            image = self.masked_image
-            probabilities = self._call_model(image[None])[0]
-            self._visits[key] = Visit(self._mask.copy(), self.hide_color, probabilities)
-        else:  # seen before: move it to the end, so the record ends with the current mask
-            self._visits[key] = self._visits.pop(key)
-        self._current = self._visits[key]
-        self.model_probability = float(self._current.probabilities[self.label])
-        self.surrogate_prediction = self.surrogate_at(self._mask)
-        self.distance = float(self._distances(self._mask[None], self.hide_color)[0])
-        self.weight = float(self._kernel(np.array([self.distance]), self.kernel_width)[0])
+    def _show(
+        self,
+        *,
+        mask: np.ndarray | None = None,
+        label: int | None = None,
+        hide_color: Any = _UNCHANGED,
+        kernel_width: float | None = None,
+    ) -> None:
+        """Make the given mask, label, hide color and width current, with every number.
+
+        Everything is computed first (the model call, the surrogate, the distance and the
+        kernel weight); the state changes only when all of it succeeded, so an error leaves
+        the state, its numbers and its history as they were.
+        """
+        mask = self._mask if mask is None else mask
+        label = self.label if label is None else label
+        hide_color = self.hide_color if hide_color is _UNCHANGED else hide_color
+        width = self.kernel_width if kernel_width is None else kernel_width
+        key = (self._key(hide_color), mask.tobytes())
+        visit = self._visits.get(key)
+        if visit is None:
+            output = self._call_model(self._masked_image(mask, hide_color)[None])
+            output = check_predictions(output, 1, self.num_classes)
+            visit = Visit(mask.copy(), hide_color, output[0])
+        fit = self._surrogate(label, hide_color, width)
+        distance = float(self._distances(mask[None], hide_color)[0])
+        weight = float(self._kernel(np.array([distance]), width)[0])
+        # Nothing can fail from here on.
+        self._visits.pop(key, None)  # (re)inserted last: the record ends with the current mask
+        self._visits[key] = visit
+        self._current = visit
+        self._mask = mask.copy()
+        self.label, self.hide_color, self.kernel_width = label, hide_color, width
+        self.model_probability = float(visit.probabilities[label])
+        self.surrogate_prediction = float(fit.intercept + fit.coef @ self._mask.astype(np.float64))
+        self.distance, self.weight = distance, weight

@@ -4,7 +4,7 @@ Introduced in ``notebooks/06_explaining_predictions.ipynb``. :class:`ExplorerApp
 :class:`~helpers.explorer.ExplorerState`: the masked image (click a superpixel to hide or show
 it, through ``ipyevents``), the network's probability and the surrogate's prediction as large
 numbers, a small scatter of every (network, surrogate) pair so far, and the controls (label,
-fill, kernel width, reset, show top-k). The same app runs inline in a notebook and alone under
+hide color, kernel width, reset, show top-k). The same app runs inline in a notebook and alone under
 Voilà (``make explore``, ``apps/explorer.ipynb``).
 
 Each click costs one model call and one PNG encoding; ``benchmarks/bench_explorer.py``
@@ -26,7 +26,14 @@ from ipyevents import Event
 from .explain import Explanation
 from .explorer import HIDE_COLORS, ExplorerState, default_explorer_inputs, hide_color_key
 
-__all__ = ["ExplorerApp", "format_number", "scatter_svg"]
+__all__ = [
+    "IMAGE_CLASS",
+    "MODEL_CLASS",
+    "SURROGATE_CLASS",
+    "ExplorerApp",
+    "format_number",
+    "scatter_svg",
+]
 
 #: CSS classes the browser test and the benchmark find the numbers and the image by.
 MODEL_CLASS, SURROGATE_CLASS, IMAGE_CLASS = (
@@ -155,7 +162,7 @@ class ExplorerApp:
     ----------
     widget
         The whole app, an ``ipywidgets.VBox``.
-    image, numbers, scatter, label, fill, kernel_width, reset, top_k, show_top, status
+    image, numbers, scatter, label, hide_color, kernel_width, reset, top_k, show_top, status
         The parts, for notebooks and tests to read or drive.
     updates
         How many times the display has been redrawn (also in the page, ``data-updates``).
@@ -218,13 +225,18 @@ class ExplorerApp:
             value=state.label,
             description="label",
         )
-        fills = dict(HIDE_COLORS)
-        if hide_color_key(state.hide_color) not in {hide_color_key(v) for v in fills.values()}:
-            fills = {"explanation's fill": state.hide_color, **fills}
-        self._fills = fills
+        colors = dict(HIDE_COLORS)
+        if hide_color_key(state.hide_color) not in {hide_color_key(v) for v in colors.values()}:
+            colors = {"the explanation's": state.hide_color, **colors}
+        self._hide_colors = colors
         now = hide_color_key(state.hide_color)
-        current = next(n for n, v in fills.items() if hide_color_key(v) == now)
-        self.fill = widgets.Dropdown(options=list(fills), value=current, description="fill")
+        current = next(n for n, v in colors.items() if hide_color_key(v) == now)
+        self.hide_color = widgets.Dropdown(
+            options=list(colors),
+            value=current,
+            description="hide color",
+            style={"description_width": "initial"},
+        )
         self.kernel_width = widgets.FloatSlider(
             value=state.kernel_width,
             min=0.05,
@@ -252,7 +264,7 @@ class ExplorerApp:
         self.kernel_width.observe(
             self._guarded(lambda c: state.set_kernel_width(c["new"])), "value"
         )
-        self.fill.observe(self._guarded(self._on_fill), "value")
+        self.hide_color.observe(self._guarded(self._on_hide_color), "value")
         self.reset.on_click(self._guarded(lambda _: state.reset()))
         self.show_top.on_click(self._guarded(lambda _: state.show_top(self.top_k.value)))
 
@@ -272,7 +284,7 @@ class ExplorerApp:
         controls = widgets.VBox(
             [
                 self.label,
-                self.fill,
+                self.hide_color,
                 self.kernel_width,
                 widgets.HBox([self.reset, self.top_k, self.show_top]),
             ]
@@ -449,6 +461,6 @@ class ExplorerApp:
     def _on_click(self, event: dict[str, Any]) -> None:
         self.click(event["dataY"], event["dataX"])
 
-    def _on_fill(self, change: dict[str, Any]) -> None:
-        self.status.value = "Predicting LIME's samples with the new fill…"
-        self.state.set_hide_color(self._fills[change["new"]])
+    def _on_hide_color(self, change: dict[str, Any]) -> None:
+        self.status.value = "Predicting LIME's samples with the new hide color…"
+        self.state.set_hide_color(self._hide_colors[change["new"]])

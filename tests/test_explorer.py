@@ -7,7 +7,7 @@ import pytest
 
 from helpers.explain import explain
 from helpers.explanation import Explanation
-from helpers.explorer import ExplorerState, default_explorer_inputs, hide_color_key
+from helpers.explorer import HIDE_COLORS, ExplorerState, default_explorer_inputs, hide_color_key
 from helpers.kernels import cosine_distance, exponential_kernel, sample_distances
 from helpers.perturbation import hidden_image, perturb
 
@@ -196,7 +196,7 @@ def test_another_label_refits_from_stored_predictions_without_model_calls(
         state.set_label("tree_frog")
 
 
-def test_a_new_fill_predicts_the_samples_once_and_refits_on_them(
+def test_a_new_hide_color_predicts_the_samples_once_and_refits_on_them(
     state, explanation, mobilenet, counting
 ):
     label = state.label
@@ -211,7 +211,7 @@ def test_a_new_fill_predicts_the_samples_once_and_refits_on_them(
     assert state.surrogate_prediction == reference.intercept[label] + reference.coef[
         label
     ] @ state.mask.astype(float)
-    state.set_kernel_width(0.5)  # with the new fill, still no model calls for a width
+    state.set_kernel_width(0.5)  # with the new hide color, still no model calls for a width
     reference = _relative_fit(
         explanation, mobilenet, labels=[label], hide_color=0, kernel_width=0.5
     )
@@ -221,7 +221,7 @@ def test_a_new_fill_predicts_the_samples_once_and_refits_on_them(
     state.set_kernel_width(0.25)
     assert counting.images == calls
     assert np.array_equal(state.coef, explanation.coef[label])
-    state.set_hide_color([0, 0, 0])  # the same fill spelled differently: nothing new
+    state.set_hide_color([0, 0, 0])  # the same hide color spelled differently: nothing new
     assert counting.images == calls and hide_color_key([0, 0, 0]) == hide_color_key(0.0)
     with pytest.raises(ValueError, match="hide_color"):
         state.set_hide_color("sepia")
@@ -316,7 +316,7 @@ def test_an_explanation_with_another_recipe_keeps_its_distance_kernel_and_surrog
     assert counting.images == calls
     reference = _relative_fit(e, mobilenet, recipe=recipe, labels=[TREE_FROG], kernel_width=0.6)
     assert np.array_equal(state.coef, reference.coef[TREE_FROG])
-    state.set_hide_color("blur")  # pixel_l2 distances depend on the fill: computed again
+    state.set_hide_color("blur")  # pixel_l2 distances depend on the hide color: computed again
     reference = _relative_fit(
         e, mobilenet, recipe=recipe, labels=[TREE_FROG], kernel_width=0.6, hide_color="blur"
     )
@@ -324,3 +324,82 @@ def test_an_explanation_with_another_recipe_keeps_its_distance_kernel_and_surrog
     assert state.weight == pytest.approx(
         float(np.exp(-(state.distance**2) / 0.6**2)), abs=1e-15
     )  # the paper's kernel form, for both recipes
+
+
+class _FailsWhenAsked:
+    """The toy model of the docstrings, which raises while ``fail`` is set."""
+
+    def __init__(self, model):
+        self.model, self.fail = model, False
+
+    def __call__(self, images):
+        if self.fail:
+            raise RuntimeError("the model failed")
+        return self.model(images)
+
+
+def _snapshot(state: ExplorerState) -> tuple:
+    return (
+        state.mask.tolist(), state.label, state.hide_color, state.kernel_width,
+        state.model_probability, state.surrogate_prediction, state.distance, state.weight,
+        [(v.mask.tolist(), v.hide_color) for v in state.history], state.pairs().tolist(),
+    )  # fmt: skip
+
+
+def test_a_refused_change_leaves_the_explorer_as_it_was_and_usable():
+    """Issue 21, item 7: after set_kernel_width(1e-200) was refused the width stayed set, and
+    every later toggle, reset and set_label failed."""
+    from helpers.toy_models import linear_grid_example
+
+    image, segments, model = linear_grid_example(2)
+    e = explain(image, model, segments=segments, num_samples=100, labels=[1], hide_color=0,
+                random_state=0, progress=False)  # fmt: skip
+    flaky = _FailsWhenAsked(model)
+    state, twin = ExplorerState(e, flaky), ExplorerState(e, model)
+    state.toggle(0)
+    twin.toggle(0)
+    before = _snapshot(state)
+    refused = [
+        (state.set_kernel_width, 1e-200, ValueError),
+        (state.set_kernel_width, float("nan"), ValueError),
+        (state.set_kernel_width, True, ValueError),
+        (state.set_label, 7, ValueError),
+        (state.set_label, "one", TypeError),
+        (state.set_hide_color, "sepia", ValueError),
+        (state.set_mask, [1, 2, 1, 1], ValueError),
+        (state.toggle, 4, ValueError),
+        (state.show_top, -1, ValueError),
+        (state.show_top, 1.5, TypeError),
+    ]
+    for setter, value, error in refused:
+        with pytest.raises(error):
+            setter(value)
+        assert _snapshot(state) == before, (setter.__name__, value)
+    flaky.fail = True  # a model that fails on a new mask changes nothing either
+    calls = state.model_calls
+    with pytest.raises(RuntimeError, match="the model failed"):
+        state.toggle(1)
+    assert _snapshot(state) == before and state.model_calls == calls + 1
+    flaky.fail = False
+    # Everything still works, with exactly the numbers of a state that saw no error.
+    for s in (state, twin):
+        s.toggle(1)
+        s.set_label(0)
+        s.reset()
+        s.set_kernel_width(0.5)
+        s.show_top(2)
+    assert _snapshot(state) == _snapshot(twin)
+
+
+def test_the_explorer_offers_both_grays_by_their_names():
+    from helpers.paper import GRAY
+    from helpers.recipes import MID_GRAY
+
+    assert HIDE_COLORS == {
+        "segment mean": None,
+        "mid gray (128)": MID_GRAY,
+        "paper's gray (154)": GRAY,
+        "black": 0,
+        "blur": "blur",
+    }
+    assert (MID_GRAY, GRAY) == (128, 154)

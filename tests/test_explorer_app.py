@@ -113,7 +113,7 @@ def test_controls_drive_the_state(app):
     app.label.value = other
     assert st.label == other and model.images == calls
     assert f"({other})" in app.numbers.value
-    app.fill.value = "black"
+    app.hide_color.value = "black"
     assert st.hide_color == 0 and model.images > calls
     assert _shown(app, MODEL_CLASS)[0] == st.model_probability
     assert app.label.options[0][0].startswith("tree_frog")
