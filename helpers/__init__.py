@@ -69,6 +69,8 @@ The plumbing
 - :mod:`helpers.images` — pixels to RGB ``uint8``, and resizing (00, 07)
 - :mod:`helpers.validation` — the input checks, one rule per argument, each error with its
   fix (behind 06)
+- :mod:`helpers.setting_checks` — the settings' rules: names, kernel width, K, the fill
+  (behind 07)
 - :mod:`helpers.cache` — the opt-in prediction cache (behind 06)
 - :mod:`helpers.files` — atomic writes: every file appears whole or not at all (behind 06)
 

@@ -29,9 +29,9 @@ from .perturbation import _draw_samples, _hidden_image
 from .prediction import _predict_samples
 from .recipes import FROM_RECIPE, FromRecipe, Settings, resolve
 from .segmentation import METHODS, _segment, num_superpixels, relabel
+from .setting_checks import check_choice
 from .validation import (
     check_batch_size,
-    check_choice,
     check_image,
     check_labels,
     check_num_samples,

@@ -21,15 +21,9 @@ from .kernels import KERNELS, _exponential_kernel, sample_distances
 from .perturbation import _hidden_image
 from .recipes import FROM_RECIPE, FromRecipe, Settings, resolve
 from .segmentation import num_superpixels, relabel
+from .setting_checks import check_choice, check_hide_color, check_kernel_width, check_num_features
 from .surrogates import SURROGATES, SurrogateFit, _checked_fit_input, _fit_surrogate
-from .validation import (
-    check_choice,
-    check_hide_color,
-    check_kernel_width,
-    check_labels,
-    check_num_features,
-    check_samples,
-)
+from .validation import check_labels, check_samples
 
 __all__ = [
     "REFIT_SETTINGS",
@@ -92,7 +86,7 @@ def sample_weights(
     ------
     ValueError
         For ``distance="pixel_l2"`` without ``image`` and ``segments``, an unknown distance or
-        kernel, or a kernel width :func:`helpers.validation.check_kernel_width` refuses.
+        kernel, or a kernel width :func:`helpers.setting_checks.check_kernel_width` refuses.
 
     Examples
     --------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_choice, check_kernel_width
+from .setting_checks import check_choice, check_kernel_width
 
 __all__ = [
     "DISTANCES",
@@ -97,7 +97,7 @@ def exponential_kernel(
     ------
     ValueError
         If ``kernel_width`` is not a positive finite number (booleans included) whose square
-        is a float64 (:func:`helpers.validation.check_kernel_width`), or ``kernel`` is unknown.
+        is a float64 (:func:`helpers.setting_checks.check_kernel_width`), or ``kernel`` is unknown.
 
     Examples
     --------

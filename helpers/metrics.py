@@ -70,9 +70,12 @@ def top_k(coef: np.ndarray, k: int) -> frozenset[int]:
 
 
 def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float:
-    """``|a ∩ b| / |a ∪ b|`` (1 for two empty sets).
+    """``|a ∩ b| / |a ∪ b|`` (0 for two empty sets).
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``.
+    Introduced in ``notebooks/07_paper_figures.ipynb``. For two empty sets the ratio is 0/0;
+    it counts as 0, as in scikit-learn's ``jaccard_score`` and :func:`helpers.paper.mask_iou`
+    (the same rule on pixels): no overlap was found, so no agreement is claimed. The top-k
+    sets compared in the notebooks are never empty.
 
     Parameters
     ----------
@@ -90,7 +93,7 @@ def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float
     0.3333333333333333
     """
     union = len(a | b)
-    return 1.0 if union == 0 else len(a & b) / union
+    return 0.0 if union == 0 else len(a & b) / union
 
 
 def mean_pairwise_jaccard(coefs: np.ndarray, k: int) -> float:

@@ -14,13 +14,8 @@ from typing import Any
 import numpy as np
 
 from .segmentation import num_superpixels, relabel
-from .validation import (
-    check_batch_size,
-    check_choice,
-    check_hide_color,
-    check_random_state,
-    check_samples,
-)
+from .setting_checks import check_choice, check_hide_color
+from .validation import check_batch_size, check_random_state, check_samples
 
 __all__ = [
     "DESIGNS",

@@ -18,15 +18,64 @@ import numpy as np
 
 from .perturbation import _hidden_image, _perturb_batches
 from .segmentation import num_superpixels, relabel
+from .setting_checks import check_hide_color
 from .validation import (
-    check_batch_memory,
+    LARGE_BATCH_BYTES,
+    LargeImageWarning,
     check_batch_size,
-    check_hide_color,
     check_predictions,
     check_samples,
 )
 
-__all__ = ["predict_samples"]
+__all__ = ["check_batch_memory", "predict_samples"]
+
+
+def check_batch_memory(image_shape: tuple[int, ...], itemsize: int, batch_size: int) -> int:
+    """Estimate the peak bytes of the perturbed batches and warn when it is large.
+
+    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
+    (:func:`predict_samples` does). Two batches exist at a time (one being
+    built while the model runs on the other), and the classifier converts one to float32, so
+    the estimate is ``batch_size * H * W * C * (2 * itemsize + 4)``.
+
+    Parameters
+    ----------
+    image_shape
+        ``(H, W, C)`` of the image explained.
+    itemsize
+        Bytes per value of the image (1 for uint8).
+    batch_size
+        Images per classifier call.
+
+    Returns
+    -------
+    int
+        The estimated peak in bytes.
+
+    Warns
+    -----
+    LargeImageWarning
+        When the estimate exceeds :data:`LARGE_BATCH_BYTES` (1 GiB), with the fix.
+
+    Examples
+    --------
+    >>> check_batch_memory((224, 224, 3), 1, 32) / 2**20  # MiB
+    27.5625
+    """
+    values = int(np.prod(image_shape[:3]))
+    peak = int(batch_size) * values * (2 * int(itemsize) + 4)
+    if peak > LARGE_BATCH_BYTES:
+        per_image = values * (2 * int(itemsize) + 4)
+        fits = max(1, LARGE_BATCH_BYTES // per_image)
+        warnings.warn(
+            f"The image is {image_shape[1]} x {image_shape[0]} pixels: batches of {batch_size} "
+            f"perturbed copies will take about {peak / 2**30:.1f} GiB. Fix: resize the image "
+            f"to the model's input size first (helpers.images.resize_image), or pass "
+            f"batch_size={fits} or less.",
+            LargeImageWarning,
+            stacklevel=4,
+        )
+    return peak
 
 
 def _prefetched(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

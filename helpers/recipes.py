@@ -24,8 +24,14 @@ import numpy as np
 from .kernels import DISTANCES, KERNELS
 from .paper import GRAY as PAPER_GRAY
 from .perturbation import DESIGNS
+from .setting_checks import (
+    check_choice,
+    check_fill_range,
+    check_hide_color,
+    check_kernel_width,
+    check_num_features,
+)
 from .surrogates import SURROGATES
-from .validation import check_choice, check_hide_color, check_kernel_width, check_num_features
 
 __all__ = [
     "FROM_RECIPE",
@@ -240,7 +246,7 @@ def resolve(
     ------
     ValueError
         For an unknown recipe, and as :class:`Settings` and
-        :func:`helpers.validation.check_hide_color`.
+        :func:`helpers.setting_checks.check_hide_color`.
 
     Examples
     --------
@@ -263,12 +269,10 @@ def resolve(
         "kernel_width": kernel_width, "surrogate": surrogate, "num_features": num_features,
     }  # fmt: skip
     changes = {name: value for name, value in given.items() if value is not FROM_RECIPE}
-    settings = base.replace(**changes) if changes else base
-    if image is None:
-        return settings
-    fill = settings.hide_color
-    if isinstance(fill, str) and fill == "gray":
-        fill = PAPER_GRAY if image.dtype == np.uint8 else PAPER_GRAY / 255.0
-        settings = settings.replace(hide_color=fill)
-    check_hide_color(fill, image)
+    fill = changes.get("hide_color", base.hide_color)
+    if image is not None and isinstance(fill, str) and fill == "gray":
+        changes["hide_color"] = PAPER_GRAY if image.dtype == np.uint8 else PAPER_GRAY / 255.0
+    settings = base.replace(**changes) if changes else base  # checked once, when made
+    if image is not None:
+        check_fill_range(settings.hide_color, image)
     return settings

@@ -11,12 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .validation import (
-    LARGE_SEGMENTATION_PIXELS,
-    LargeImageWarning,
-    check_choice,
-    check_image,
-)
+from .setting_checks import check_choice
+from .validation import LARGE_SEGMENTATION_PIXELS, LargeImageWarning, check_image
 
 __all__ = [
     "METHODS",

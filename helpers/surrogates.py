@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_choice, check_num_features
+from .setting_checks import check_choice, check_num_features
 
 __all__ = ["SURROGATES", "SurrogateFit", "fit_surrogate", "weighted_r2", "weighted_ridge"]
 

@@ -1,13 +1,13 @@
 """Input checks shared by the LIME steps: clear errors that name the argument and the fix.
 
 Belongs with ``notebooks/06_explaining_predictions.ipynb``, whose :func:`explain` runs every
-check; no notebook imports it. Each argument has one rule, kept here, for every function
-that checks it.
+check; no notebook imports it. One rule per argument (image, segments, samples, labels, seeds,
+sizes, the model's input and output); the settings' rules are in :mod:`helpers.setting_checks`.
+Public functions check at their door and call private ``_...`` versions that trust their input.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -17,15 +17,10 @@ __all__ = [
     "LARGE_SEGMENTATION_PIXELS",
     "MIN_SIDE",
     "LargeImageWarning",
-    "check_batch_memory",
     "check_batch_size",
-    "check_choice",
-    "check_hide_color",
     "check_image",
     "check_image_batch",
-    "check_kernel_width",
     "check_labels",
-    "check_num_features",
     "check_num_samples",
     "check_predictions",
     "check_random_state",
@@ -53,64 +48,14 @@ class LargeImageWarning(UserWarning):
     """
 
 
-def check_batch_memory(image_shape: tuple[int, ...], itemsize: int, batch_size: int) -> int:
-    """Estimate the peak bytes of the perturbed batches and warn when it is large.
-
-    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
-    (:func:`helpers.prediction.predict_samples` does). Two batches exist at a time (one being
-    built while the model runs on the other), and the classifier converts one to float32, so
-    the estimate is ``batch_size * H * W * C * (2 * itemsize + 4)``.
-
-    Parameters
-    ----------
-    image_shape
-        ``(H, W, C)`` of the image explained.
-    itemsize
-        Bytes per value of the image (1 for uint8).
-    batch_size
-        Images per classifier call.
-
-    Returns
-    -------
-    int
-        The estimated peak in bytes.
-
-    Warns
-    -----
-    LargeImageWarning
-        When the estimate exceeds :data:`LARGE_BATCH_BYTES` (1 GiB), with the fix.
-
-    Examples
-    --------
-    >>> check_batch_memory((224, 224, 3), 1, 32) / 2**20  # MiB
-    27.5625
-    """
-    values = int(np.prod(image_shape[:3]))
-    peak = int(batch_size) * values * (2 * int(itemsize) + 4)
-    if peak > LARGE_BATCH_BYTES:
-        per_image = values * (2 * int(itemsize) + 4)
-        fits = max(1, LARGE_BATCH_BYTES // per_image)
-        warnings.warn(
-            f"The image is {image_shape[1]} x {image_shape[0]} pixels: batches of {batch_size} "
-            f"perturbed copies will take about {peak / 2**30:.1f} GiB. Fix: resize the image "
-            f"to the model's input size first (helpers.images.resize_image), or pass "
-            f"batch_size={fits} or less.",
-            LargeImageWarning,
-            stacklevel=3,
-        )
-    return peak
-
-
 def check_image(image: Any, name: str = "image") -> np.ndarray:
     """Validate an image and return it as ``(H, W, 3)``, uint8 or float in [0, 1].
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
     (:func:`helpers.explain.explain` and :func:`helpers.segmentation.segment` do).
 
-    Conversions (documented, never silent about anything ambiguous):
-
-    - 2-D ``(H, W)`` grayscale is repeated to three channels;
-    - RGBA ``(H, W, 4)`` is composited over white using its alpha channel.
+    Conversions: 2-D ``(H, W)`` grayscale is repeated to three channels; RGBA ``(H, W, 4)`` is
+    composited over white using its alpha channel.
 
     Parameters
     ----------
@@ -629,207 +574,3 @@ def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> l
     if top_labels is None or int(top_labels) < 1:
         raise ValueError("Give labels=[...] or top_labels >= 1.")
     return [int(j) for j in np.argsort(original_scores)[-int(top_labels) :][::-1]]
-
-
-def check_choice(value: Any, options: tuple[str, ...], name: str) -> str:
-    """Validate a named choice (a design, distance, kernel, surrogate or segmentation).
-
-    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
-    (:class:`helpers.recipes.Settings` checks its choices with it).
-
-    Parameters
-    ----------
-    value
-        The name given.
-    options
-        The names accepted.
-    name
-        What the message calls it.
-
-    Returns
-    -------
-    str
-        ``value``.
-
-    Raises
-    ------
-    ValueError
-        For a name not in ``options``.
-
-    Examples
-    --------
-    >>> check_choice("ridge", ("ridge", "ols"), "surrogate")
-    'ridge'
-    >>> check_choice("lasso", ("ridge", "ols"), "surrogate")
-    Traceback (most recent call last):
-    ...
-    ValueError: Unknown surrogate 'lasso'; choose one of ('ridge', 'ols').
-    """
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"Unknown {name} {value!r}; choose one of {options}.")
-    return value
-
-
-#: Kernel widths outside this range cannot be squared in float64 (over- or underflow).
-KERNEL_WIDTH_RANGE = (1e-150, 1e150)
-
-
-def check_kernel_width(kernel_width: Any) -> float:
-    """Validate a kernel width: a positive finite number whose square is a float64.
-
-    Belongs with ``notebooks/04_kernel_weighting.ipynb``; no notebook calls it
-    (:func:`helpers.kernels.exponential_kernel` and :class:`helpers.recipes.Settings` do).
-
-    Parameters
-    ----------
-    kernel_width
-        The width ``w`` of the exponential kernel.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        For booleans, non-numbers, non-finite or non-positive values, and widths outside
-        :data:`KERNEL_WIDTH_RANGE`, whose square over- or underflows.
-
-    Examples
-    --------
-    >>> check_kernel_width(0.25)
-    0.25
-    >>> check_kernel_width(1e300)
-    Traceback (most recent call last):
-    ...
-    ValueError: kernel_width=1e+300 is outside [1e-150, 1e+150]: ... Fix: ...
-    """
-    if (
-        isinstance(kernel_width, bool)
-        or not isinstance(kernel_width, int | float | np.integer | np.floating)
-        or not np.isfinite(kernel_width)
-        or kernel_width <= 0
-    ):
-        raise ValueError(f"kernel_width must be a positive number, got {kernel_width!r}.")
-    width = float(kernel_width)
-    low, high = KERNEL_WIDTH_RANGE
-    if not low <= width <= high:
-        raise ValueError(
-            f"kernel_width={width:.6g} is outside [{low:.6g}, {high:.6g}]: its square cannot be "
-            "computed in float64, so every weight would be 0 or 1. Fix: use a width on the "
-            "scale of the distances, which lie in [0, 1] (lime: 0.25)."
-        )
-    return width
-
-
-def check_num_features(num_features: Any) -> int | None:
-    """Validate K, the number of superpixels a surrogate keeps: ``None`` (all) or an int >= 1.
-
-    Belongs with ``notebooks/05_surrogate_fitting.ipynb``; no notebook calls it
-    (:func:`helpers.surrogates.fit_surrogate` and :class:`helpers.recipes.Settings` do).
-
-    Parameters
-    ----------
-    num_features
-        The number to check.
-
-    Returns
-    -------
-    int or None
-
-    Raises
-    ------
-    ValueError
-        For booleans, non-integers and numbers below 1.
-
-    Examples
-    --------
-    >>> check_num_features(np.int64(10)), check_num_features(None)
-    (10, None)
-    """
-    if num_features is None:
-        return None
-    if isinstance(num_features, bool) or not isinstance(num_features, int | np.integer):
-        raise ValueError(f"num_features must be an integer or None, got {num_features!r}.")
-    if num_features < 1:
-        raise ValueError(f"num_features must be at least 1 (or None for all), got {num_features}.")
-    return int(num_features)
-
-
-def check_hide_color(hide_color: Any, image: np.ndarray | None = None) -> Any:
-    """Validate a fill: ``None``, ``"blur"``, ``"gray"``, a number or one value per channel.
-
-    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
-    (:func:`helpers.perturbation.hidden_image` and :func:`helpers.recipes.resolve` do).
-    With ``image``, a colour must lie in the image's range (0..255 for uint8, [0, 1] for
-    floats) and have one value or one per channel, and ``"gray"`` is refused (it is
-    resolved to a number by :func:`helpers.recipes.resolve` first).
-
-    Parameters
-    ----------
-    hide_color
-        The fill.
-    image
-        The image it fills, or ``None`` to check the form only.
-
-    Returns
-    -------
-    object
-        ``hide_color`` itself (it is recorded in the explanation as given).
-
-    Raises
-    ------
-    ValueError
-        For another string, a colour that is not finite numbers, or outside the image's range.
-
-    Examples
-    --------
-    >>> check_hide_color(None), check_hide_color([0, 128, 255])
-    (None, [0, 128, 255])
-    >>> check_hide_color(300, np.zeros((8, 8, 3), np.uint8))
-    Traceback (most recent call last):
-    ...
-    ValueError: hide_color=300 is outside 0..255, the range of this uint8 image. Fix: ...
-    """
-    if hide_color is None or (isinstance(hide_color, str) and hide_color == "blur"):
-        return hide_color
-    if isinstance(hide_color, str):
-        if hide_color == "gray" and image is None:
-            return hide_color
-        if hide_color == "gray":
-            raise ValueError(
-                "hide_color='gray' is a setting of explain (the paper's gray, resolved in the "
-                "image's scale); here give the colour itself. Fix: hide_color=helpers.paper.GRAY "
-                "(154) for a uint8 image, or helpers.recipes.MID_GRAY (128)."
-            )
-        raise ValueError(
-            f"hide_color={hide_color!r} is not understood. Use None (segment mean), a number, "
-            "an RGB triple, 'gray' or 'blur'."
-        )
-    channels = 3 if image is None else image.shape[-1]
-    try:
-        color = np.asarray(hide_color, dtype=np.float64)
-    except (TypeError, ValueError):
-        color = np.full(2, np.nan)  # not numbers: reported below
-    if (
-        isinstance(hide_color, bool)
-        or color.ndim > 1
-        or color.size not in (1, channels)
-        or not np.isfinite(color).all()
-    ):
-        raise ValueError(
-            f"hide_color must be None, a number or one value per channel ({channels}), "
-            f"'gray' or 'blur'; got {hide_color!r}."
-        )
-    if image is not None and image.dtype == np.uint8 and (color.min() < 0 or color.max() > 255):
-        raise ValueError(
-            f"hide_color={hide_color!r} is outside 0..255, the range of this uint8 image. "
-            "Fix: give a colour in 0..255, e.g. 128 for mid-gray."
-        )
-    if image is not None and image.dtype != np.uint8 and (color.min() < 0 or color.max() > 1):
-        raise ValueError(
-            f"hide_color={hide_color!r} is outside [0, 1], the range of this float image (a "
-            "colour in 0..255 would be passed to the model as it is). Fix: divide it by 255, "
-            f"e.g. hide_color={color.max() / 255:.3g}, or use a uint8 image."
-        )
-    return hide_color

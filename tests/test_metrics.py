@@ -12,6 +12,7 @@ from helpers import metrics, perturbation, segmentation, shapley, toy_models
 def test_top_k_and_jaccard_on_hand_made_rankings():
     assert metrics.top_k(np.array([0.1, 0.5, -1.0, 0.5]), 2) == {1, 3}
     assert metrics.jaccard({1, 2, 3}, {2, 3, 4}) == 0.5
+    assert metrics.jaccard(set(), set()) == 0.0  # paper.mask_iou's rule (issue 20)
     coefs = np.array([[3, 2, 1, 0], [3, 2, 0, 1], [0, 1, 2, 3]], float)
     # top-2 sets: {0,1}, {0,1}, {2,3}: pairs 1, 0, 0
     assert metrics.mean_pairwise_jaccard(coefs, 2) == pytest.approx(1 / 3)
@@ -88,15 +89,15 @@ def test_exact_shapley_of_an_interaction_splits_it_evenly():
 
 def test_kernel_shap_on_all_coalitions_equals_exact_shapley():
     S = 6
-    all_masks = ((np.arange(2**S)[:, None] >> np.arange(S)) & 1).astype(np.uint8)
+    all_samples = ((np.arange(2**S)[:, None] >> np.arange(S)) & 1).astype(np.uint8)
 
     def value(z):
         return z[:, 0] * z[:, 1] + 0.5 * z[:, 2] - z[:, 3] * z[:, 4] * z[:, 5]
 
-    phi, base = shapley.kernel_shap(all_masks, value(all_masks))
+    phi, base = shapley.kernel_shap(all_samples, value(all_samples))
     np.testing.assert_allclose(phi, shapley.exact_shapley(value, S), atol=1e-4)
     assert base == pytest.approx(0.0, abs=1e-4)
-    w = shapley.shapley_kernel_weights(all_masks)
+    w = shapley.shapley_kernel_weights(all_samples)
     assert w[0] == w[-1] == 1e6 and w[1] == pytest.approx(5 / (6 * 1 * 5))
 
 
