@@ -70,9 +70,7 @@ def test_serial_and_two_dask_workers_write_identical_files(offline_data, tmp_pat
         assert len(explained_on) == 2  # both workers took images
         # The model was built once per worker and freed at the end of the call.
         kept = client.run(lambda: len(sys.modules["helpers.cluster"]._WORKER_OBJECTS))
-        assert kept == dict.fromkeys(
-            client.scheduler_info()["workers"], 0
-        )
+        assert kept == dict.fromkeys(client.scheduler_info()["workers"], 0)
     assert [r["status"] for r in serial] == ["done"] * 6
     files = _npz_bytes(tmp_path / "serial")
     assert len(files) == 7  # six explanations and the summary
