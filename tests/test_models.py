@@ -73,6 +73,27 @@ def test_bad_weights_argument():
         models.load_inception_v3("resnet")
 
 
+def test_background_offset_check_names_the_wrong_line(offline_data, tmp_path, monkeypatch):
+    """The int8 models' label file must be Keras' index shifted by one; line 33 is class 31."""
+    imagenet.check_background_offset()  # the registry's file passes
+    lines = data.fetch(imagenet.IMAGENET_LABELS).read_text().splitlines()
+    assert lines[0] == "background" and lines[32] == "tree frog, tree-frog"
+    lines[32], lines[33] = lines[33], lines[32]  # classes 31 and 32 swapped
+    swapped = tmp_path / "imagenet_labels.txt"
+    swapped.write_text("\n".join(lines) + "\n")
+    real_fetch = imagenet.fetch
+    monkeypatch.setattr(
+        imagenet,
+        "fetch",
+        lambda name, **kw: swapped if name == imagenet.IMAGENET_LABELS else real_fetch(name, **kw),
+    )
+    with pytest.raises(ValueError, match=r"line 33 \('tailed frog.*Keras class 31 \('tree_frog'\)"):
+        imagenet.check_background_offset()
+    swapped.write_text("\n".join(lines[1:]) + "\n")  # no background line
+    with pytest.raises(ValueError, match="1001 lines starting with 'background'"):
+        imagenet.check_background_offset()
+
+
 def test_class_index_found_offline(offline_data, tmp_path, monkeypatch):
     names = imagenet.imagenet_class_names()
     assert len(names) == 1000 and names[31] == "tree_frog"
