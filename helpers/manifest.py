@@ -14,11 +14,13 @@ image is refused before anything is read from it, so a listing can never hang a 
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
 import os
 import stat
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -381,7 +383,8 @@ def folder_lock(out: Path) -> Iterator[None]:
     (:func:`helpers.dataset.explain_dataset` holds it for the whole run). The lock is a
     ``flock`` on ``out/.explain_dataset.lock``, so the operating system releases it when the
     run ends in any way, ``kill -9`` included; the file is removed at a normal end. Where
-    ``flock`` does not exist (Windows), nothing is locked.
+    ``flock`` does not exist (Windows), nothing is locked; on a file system without locks,
+    nothing is locked either, with a warning.
 
     Parameters
     ----------
@@ -398,12 +401,22 @@ def folder_lock(out: Path) -> Iterator[None]:
     FolderInUseError
         If another process holds the lock.
     """
+    path = out / _LOCK_NAME
+    fd = _locked_file(path)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            path.unlink(missing_ok=True)  # still locked: a waiting run sees it gone, retries
+            os.close(fd)
+
+
+def _locked_file(path: Path) -> int | None:
+    """A descriptor of ``path`` holding its ``flock``; ``None`` where there are no locks."""
     try:
         import fcntl
     except ImportError:  # no flock (Windows): one run per folder is left to the user
-        yield
-        return
-    path = out / _LOCK_NAME
+        return None
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -411,22 +424,24 @@ def folder_lock(out: Path) -> Iterator[None]:
         except BlockingIOError:
             os.close(fd)
             raise FolderInUseError(
-                f"Another explain_dataset run is writing to {out} (it holds {path}). Fix: "
-                "wait for it to finish (then run again to resume), or pass another out_dir."
+                f"Another explain_dataset run is writing to {path.parent} (it holds {path}). "
+                "Fix: wait for it to finish (then run again to resume), or pass another out_dir."
             ) from None
-        except BaseException:
+        except OSError as exc:
             os.close(fd)
-            raise
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            warnings.warn(
+                f"{path.parent} is on a file system without locks ({exc.strerror}), so this run "
+                "cannot lock it: make sure that no other run writes there at the same time.",
+                stacklevel=4,
+            )
+            return None
         try:  # a run that just finished removes the file: lock the one that is there now
             if os.path.samestat(os.fstat(fd), os.stat(path)):
-                break
+                return fd
         except FileNotFoundError:
             pass
-        os.close(fd)
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)  # still locked: a waiting run sees the file gone, retries
         os.close(fd)
 
 
