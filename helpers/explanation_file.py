@@ -175,17 +175,19 @@ def _read(path: Path, max_bytes: int, reading: dict, bad: Callable) -> tuple[dic
             raise bad(f"unknown members {unknown} (not read)")
         if missing:
             raise bad(f"missing members {missing}")
-        headers, total = {}, 0
+        headers, sizes = {}, {}
         for member, name in names.items():
             reading["member"] = member
             headers[member] = _header(archive, name, bad)
-            total += max(archive.getinfo(name).file_size, _declared(*headers[member]))
-        reading["member"] = None
-        if total > max_bytes:
+            sizes[member] = max(archive.getinfo(name).file_size, _declared(*headers[member]))
+        if sum(sizes.values()) > max_bytes:
+            reading["member"] = max(sizes, key=sizes.get)  # the largest is named
             raise bad(
-                f"its members declare {total} bytes, more than max_bytes={max_bytes} (not read; "
-                "pass a larger max_bytes to Explanation.load if the file is trusted)"
+                f"it declares {sizes[reading['member']]} bytes, the file {sum(sizes.values())} "
+                f"in all, more than max_bytes={max_bytes} (not read; pass a larger max_bytes "
+                "to Explanation.load if the file is trusted)"
             )
+        reading["member"] = None
         _check_headers(headers, reading, bad)
         arrays = {}
         for member, name in names.items():

@@ -296,11 +296,12 @@ def _fit_explanation(
         samples, settings.distance, settings.kernel, float(settings.kernel_width), image,
         segments, hidden,
     )  # fmt: skip
-    if np.count_nonzero(weights) < 2:
+    far = distances > 0
+    if far.any() and not (weights[far] > 0).any():  # only copies of the original weigh
         raise ValueError(
             f"kernel_width={settings.kernel_width!r} gives weight 0 to every sample but the "
-            f"original (the smallest other distance is {np.sort(distances)[1]:.3g}), so there "
-            "is nothing to fit. Fix: use a width on the scale of the distances (lime: 0.25)."
+            f"original (the smallest other distance is {distances[far].min():.3g}), so "
+            "there is nothing to fit. Fix: use a width on the scale of the distances (lime: 0.25)."
         )
     X = samples.astype(np.float64)
     fits = {
