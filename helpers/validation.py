@@ -514,7 +514,7 @@ def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> l
     """The labels to explain: ``labels`` as given, else the ``top_labels`` best scores.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
-    (:func:`helpers.explain.explain` and :func:`helpers.explain.fit_explanation` do). With
+    (:func:`helpers.explain.explain` and :func:`helpers.fitting.fit_explanation` do). With
     ``labels=None`` the order is lime's: the arg-sort of the original image's scores, best
     first.
 
