@@ -71,6 +71,7 @@ from .manifest import (
     STATUSES,
     SUMMARY_COLUMNS,
     SUMMARY_NAME,
+    TOP,
     FolderInUseError,
     explanation_path,
     folder_lock,
@@ -79,10 +80,12 @@ from .manifest import (
     read_image,
     read_image_list,
     read_summary,
+    summary_row,
     typed_row,
     write_summary,
 )
-from .validation import MIN_SIDE
+from .recipes import resolve
+from .validation import MIN_SIDE, check_batch_size, check_num_samples
 
 __all__ = [
     "SCALE_EXTRA",
@@ -101,9 +104,10 @@ __all__ = [
     "read_summary",
 ]
 
-_TOP = 5
 _ID_HEX = 16
 _SUMMARY_EVERY = 2.0  # seconds between rewrites of the summary while results come in
+_SETTINGS = ("recipe", "design", "hide_color", "distance", "kernel", "kernel_width", "surrogate",
+             "num_features")  # fmt: skip
 _PER_IMAGE = ("image", "classifier_fn", "segments", "samples", "random_state", "progress")
 _ANONYMOUS = (
     "The model built by {} has no fingerprint, so explain_dataset cannot tell whether files in "
@@ -276,34 +280,21 @@ def _earlier_explanation(task: _Task, get_model: Callable[[], Any]) -> Explanati
     return explanation if identity and made_for.get("model_fingerprint") == identity else None
 
 
-def _record(
-    task: _Task, status: str, explanation: Explanation | None = None, error: str = ""
-) -> dict[str, Any]:
+def _record(task: _Task, status: str, explanation: Any = None, error: str = "") -> dict[str, Any]:
     """One summary row (without the path, which belongs to each input row)."""
-    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
-    row.update(image_id=task.image_id, status=status, error=error, seed=task.seed)
-    if explanation is not None:
-        names = explanation.params.get("class_names", {})
-        p0 = np.asarray(explanation.predictions[0], dtype=np.float64)
-        top = np.argsort(-p0, kind="stable")[:_TOP]
-        label = int(explanation.labels[0])
-        row.update(
-            label=label,
-            class_name=names.get(str(label), str(label)),
-            probability=float(p0[label]),
-            score=float(explanation.score[label]),
-            top_labels=[int(j) for j in top],
-            top_names=[names.get(str(int(j)), str(int(j))) for j in top],
-            top_probabilities=[float(p0[j]) for j in top],
-            file=Path(task.out).name,
-        )
-    return row
+    file = Path(task.out).name
+    return summary_row(task.image_id, task.seed, status, explanation, error=error, file=file)
 
 
-def _explain_one(task: _Task, get_model: Callable[[], tuple[Any, str | None]]) -> _Result:
-    """Skip, explain or fail one image; only a model that cannot be built raises."""
+def _explain_one(
+    task: _Task, get_model: Callable[[], tuple[Any, str | None]] | None = None
+) -> _Result:
+    """Skip, explain or fail one image (with this Dask worker's model if ``get_model`` is not
+    given); only a model that cannot be built raises."""
     from .explain import explain
     from .images import resize_image
+
+    get_model = get_model or functools.partial(_worker_model, task)
 
     earlier = _earlier_explanation(task, get_model)
     if earlier is not None:
@@ -321,7 +312,7 @@ def _explain_one(task: _Task, get_model: Callable[[], tuple[Any, str | None]]) -
             image, model, random_state=task.seed, progress=False, **task.explain_kwargs
         )
         p0 = explanation.predictions[0]
-        shown = set(np.argsort(-p0, kind="stable")[:_TOP].tolist()) | set(explanation.labels)
+        shown = set(np.argsort(-p0, kind="stable")[:TOP].tolist()) | set(explanation.labels)
         names = getattr(model, "class_names", None)
         explanation.params["class_names"] = {
             str(j): (names[j] if names is not None and j < len(names) else str(j))
@@ -339,15 +330,11 @@ def _explain_one(task: _Task, get_model: Callable[[], tuple[Any, str | None]]) -
     return _record(task, "done", explanation), identity is None
 
 
-def _explain_on_worker(task: _Task) -> _Result:
-    """The Dask task: one image, with this worker's copy of the model."""
-    return _explain_one(task, lambda: _worker_model(task))
-
-
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
-    ours = ("not an image", "truncated", "the file", "too small")
-    if isinstance(exc, ValueError) and text.startswith(ours):
+    if isinstance(exc, ValueError) and text.startswith(
+        ("not an image", "truncated", "the file", "too small")
+    ):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -366,6 +353,10 @@ def _check_explain_kwargs(explain_kwargs: dict[str, Any]) -> None:
         inspect.signature(explain).bind(None, None, **explain_kwargs)
     except TypeError as exc:
         raise TypeError(f"explain_dataset passes these on to explain(): {exc}") from None
+    # The values too, as explain() checks them, so that they fail once and not on every image.
+    resolve(**{k: v for k, v in explain_kwargs.items() if k in _SETTINGS})
+    check_num_samples(explain_kwargs.get("num_samples", 2))
+    check_batch_size(explain_kwargs.get("batch_size", 1))
 
 
 def _check_random_state(random_state: Any) -> int:
@@ -466,9 +457,8 @@ def explain_dataset(
     ImportError
         Dask is needed (``client`` is not ``"serial"``) but not installed (names the extra).
     TypeError, ValueError
-        A loaded model instead of a recipe, an unknown name, settings ``explain`` does not
-        take, a ``random_state`` that is not an int, an ``image_size`` that is not a size,
-        a manifest that cannot be read (:func:`read_image_list`).
+        A loaded model instead of a recipe, an unknown name, settings ``explain`` refuses, a
+        bad ``random_state`` or ``image_size``, a manifest that cannot be read.
     FolderInUseError
         Another run is writing to ``out_dir``.
 
@@ -479,12 +469,9 @@ def explain_dataset(
 
     Notes
     -----
-    An image that cannot be read or explained (not a regular file, not an image, truncated,
-    smaller than 8 x 8 pixels...) is recorded as ``failed`` with the reason, and the others
-    go on. When a Dask worker dies, the images it held are run again, each alone, and only an
-    image whose worker also dies then is ``failed`` (the images beside it are not blamed). A
-    model that cannot be built stops the run with its error. A failed image is tried again by
-    the next run. Each run builds its model, even to skip, to compare fingerprints.
+    An image that cannot be read or explained is ``failed`` with the reason, the others go
+    on, and the next run tries it again; only an image that kills a Dask worker when it runs
+    alone is blamed for the death. A model that cannot be built stops the run.
 
     Examples
     --------
@@ -533,7 +520,7 @@ class _Job:
         self.rows: list[dict[str, Any]] = []
         self.tasks: dict[str, _Task] = {}
         self.rows_of: dict[str, list[int]] = {}
-        self.warned = False
+        self.warned = False  # about a model without a fingerprint, once
 
     def add(self, path: Path, make: Callable[[Path, str], _Task]) -> None:
         row = dict.fromkeys(SUMMARY_COLUMNS, "")
@@ -561,7 +548,7 @@ class _Job:
                 _run_serially(self.tasks, self.finish)
             else:
                 run_on_dask(
-                    client, _explain_on_worker, self.tasks, self.finish,
+                    client, _explain_one, self.tasks, self.finish,
                     lambda ident: (_record(self.tasks[ident], "failed", error=_CRASHED), False),
                     run=self.run_id,
                     with_threads=lambda task, threads: dataclasses.replace(task, threads=threads),

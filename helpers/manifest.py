@@ -35,6 +35,7 @@ __all__ = [
     "STATUSES",
     "SUMMARY_COLUMNS",
     "SUMMARY_NAME",
+    "TOP",
     "FolderInUseError",
     "explanation_path",
     "folder_lock",
@@ -43,6 +44,7 @@ __all__ = [
     "read_image",
     "read_image_list",
     "read_summary",
+    "summary_row",
     "typed_row",
     "write_summary",
 ]
@@ -70,6 +72,9 @@ SUMMARY_COLUMNS = (
     "top_probabilities",
     "file",
 )
+
+#: How many of the model's best classes the summary lists.
+TOP = 5
 
 #: ``done``: explained in this run; ``skipped``: a valid file from an earlier run was kept;
 #: ``failed``: see ``error``; ``pending``: not finished yet (only in a summary written while
@@ -451,6 +456,50 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def summary_row(image_id: str, seed: int, status: str, explanation: Any = None, *,
+                error: str = "", file: str = "") -> dict[str, Any]:  # fmt: skip
+    """One image's summary row, without its ``path`` (which belongs to each listed path).
+
+    Belongs with ``notebooks/10_explaining_datasets.ipynb``; no notebook calls it
+    (:func:`helpers.dataset.explain_dataset` records each image with it).
+
+    Parameters
+    ----------
+    image_id, seed
+        The image's id and seed.
+    status
+        One of :data:`STATUSES`.
+    explanation
+        The image's :class:`~helpers.explanation.Explanation` (done or skipped), whose
+        ``params["class_names"]`` names the classes; ``None`` leaves the numbers empty.
+    error, file
+        Why it failed; the explanation's file name inside the output folder.
+
+    Returns
+    -------
+    dict
+        The keys :data:`SUMMARY_COLUMNS` (``path`` empty).
+    """
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
+    row.update(image_id=image_id, status=status, error=error, seed=seed)
+    if explanation is not None:
+        names = explanation.params.get("class_names", {})
+        p0 = np.asarray(explanation.predictions[0], dtype=np.float64)
+        top = np.argsort(-p0, kind="stable")[:TOP]
+        label = int(explanation.labels[0])
+        row.update(
+            label=label,
+            class_name=names.get(str(label), str(label)),
+            probability=float(p0[label]),
+            score=float(explanation.score[label]),
+            top_labels=[int(j) for j in top],
+            top_names=[names.get(str(int(j)), str(int(j))) for j in top],
+            top_probabilities=[float(p0[j]) for j in top],
+            file=file,
+        )
+    return row
 
 
 def write_summary(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> None:

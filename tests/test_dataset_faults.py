@@ -358,3 +358,23 @@ def test_18_a_bad_image_size_is_refused_before_anything_is_written(tmp_path, ima
         dataset.explain_dataset(paths, functools.partial(Toy), tmp_path / "out",
                                 client="serial", image_size=image_size, **SETTINGS)  # fmt: skip
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"num_samples": 1}, "num_samples must be at least 2"),
+        ({"kernel_width": -1}, "kernel_width must be a positive number"),
+        ({"surrogate": "nope"}, "Unknown surrogate 'nope'"),
+        ({"recipe": "lime2"}, "Unknown recipe 'lime2'"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ],
+)
+def test_18_bad_explain_settings_fail_once_at_the_start_not_on_every_image(
+    tmp_path, setting, message
+):
+    paths = _images(tmp_path / "images", 2)
+    with pytest.raises(ValueError, match=message):
+        dataset.explain_dataset(paths, functools.partial(Toy), tmp_path / "out",
+                                client="serial", image_size=None, **{**SETTINGS, **setting})  # fmt: skip
+    assert not (tmp_path / "out").exists()
