@@ -153,7 +153,7 @@ def test_summary_table_contents(offline_data, tmp_path):
     # Two files with the same bytes: one id, one explanation, two rows.
     assert rows[3] == {**rows[0], "path": str(copy)}
     assert len(_explanations(tmp_path / "out")) == 3
-    from helpers.models import imagenet_class_names
+    from helpers.imagenet import imagenet_class_names
 
     names = imagenet_class_names()
     for row in rows:
