@@ -5,8 +5,8 @@ intermediate (samples, predictions, distances, weights) and one
 :class:`~helpers.surrogates.SurrogateFit` per label, so it can be read the way ``lime``'s is
 (``as_list``, ``image_and_mask``), saved byte-reproducibly (the file format is
 :mod:`helpers.explanation_file`), and refitted without model calls
-(:func:`helpers.fitting.refit`). The record imports no LIME step: :mod:`helpers.fitting` and
-:mod:`helpers.explain` build it.
+(:func:`helpers.fitting.refit`). :mod:`helpers.fitting` and :mod:`helpers.explain` build the
+record; it imports neither (only its file format, the settings and the fit's type).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .explanation_file import MAX_BYTES, ExplanationFileError, read_explanation, write_explanation
+from .recipes import Settings
 from .surrogates import SurrogateFit
 
 __all__ = ["Explanation", "ExplanationFileError"]
@@ -51,8 +52,9 @@ class Explanation:
     fits
         One :class:`~helpers.surrogates.SurrogateFit` per label.
     params
-        Every setting used (seed, recipe, design, hide_color, distance, kernel, width,
-        surrogate...), JSON-compatible, so that the explanation can be repeated.
+        Every setting used (random_state, recipe, design, hide_color, distance, kernel, width,
+        surrogate...), JSON-compatible, so that the explanation can be repeated;
+        :attr:`settings` reads them back as a :class:`~helpers.recipes.Settings`.
 
     Examples
     --------
@@ -102,6 +104,15 @@ class Explanation:
     def local_pred(self) -> Mapping[int, float]:
         """``local_pred[label]``: each fit's prediction at the original image."""
         return MappingProxyType({label: fit.local_pred for label, fit in self.fits.items()})
+
+    @property
+    def settings(self) -> Settings:
+        """The :class:`~helpers.recipes.Settings` it was made with, read from :attr:`params`.
+
+        Settings missing from :attr:`params` (an explanation fitted from given samples) are
+        lime's; the ``design`` of given samples is recorded as ``None`` and shown as lime's.
+        """
+        return Settings.from_params(self.params)
 
     # ----- reading the explanation -------------------------------------------------------
     def _check_label(self, label: int) -> int:

@@ -375,7 +375,7 @@ def refit(explanation: Explanation, **changes: Any) -> Explanation:
         )
     e = explanation
     labels = changes.pop("labels", e.labels)
-    settings = Settings.from_params(e.params).replace(**changes)
+    settings = e.settings.replace(**changes)
     predictions = np.asarray(e.predictions, dtype=np.float64)
     labels = check_labels(labels, None, predictions[0])
     return _fit_explanation(e.image, e.segments, e.samples, predictions, labels, settings, e.params)

@@ -96,6 +96,7 @@ def test_lime_recipe_is_the_default(image, segments, tmp_path):
     first = default.save(tmp_path / "a.npz").read_bytes()
     assert first == spelled_out.save(tmp_path / "b.npz").read_bytes()
     assert first == as_settings.save(tmp_path / "c.npz").read_bytes()
+    assert default.settings == Settings()  # read back from the params it recorded
     assert default.params["recipe"] == "lime" and default.params["kernel"] == "lime"
     np.testing.assert_allclose(
         default.kernel_weights, np.sqrt(np.exp(-(default.distances**2) / 0.25**2))
