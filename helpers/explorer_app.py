@@ -196,6 +196,7 @@ class ExplorerApp:
         self.state = state
         self.scale = int(scale)
         self.updates = 0
+        self._syncing = False
         self.last_update_seconds = float("nan")
         big = np.repeat(np.repeat(state.segments, self.scale, axis=0), self.scale, axis=1)
         self._outline = find_boundaries(big, mode="inner")
@@ -424,15 +425,22 @@ class ExplorerApp:
 
     # ----- events -------------------------------------------------------------------------
     def _guarded(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
-        """Run a handler, redraw, time it, and show an error in the status line, not a log."""
+        """Run a handler, redraw, time it, and show an error in the status line, not a log.
+
+        After an error the state is as it was (see :class:`ExplorerState`), and so are the
+        controls: a label, hide color or width the state refused is not left on show.
+        """
 
         def run(event: Any) -> None:
+            if self._syncing:  # a control being set back to the state's value
+                return
             start = time.perf_counter()
             try:
                 handler(event)
                 self.refresh()
                 self.status.value = ""
             except Exception as exc:  # shown to the learner; the page must stay usable
+                self._sync_controls()
                 self.status.value = (
                     f"<span style='color:#c00'>{html.escape(type(exc).__name__)}: "
                     f"{html.escape(str(exc))}</span>"
@@ -440,6 +448,21 @@ class ExplorerApp:
             self.last_update_seconds = time.perf_counter() - start
 
         return run
+
+    def _sync_controls(self) -> None:
+        """Show the state's label, hide color and kernel width in the controls again."""
+        st = self.state
+        now = hide_color_key(st.hide_color)
+        self._syncing = True
+        try:
+            if st.label in {value for _, value in self.label.options}:
+                self.label.value = st.label
+            self.hide_color.value = next(
+                n for n, v in self._hide_colors.items() if hide_color_key(v) == now
+            )
+            self.kernel_width.value = st.kernel_width
+        finally:
+            self._syncing = False
 
     def click(self, row: float, col: float) -> None:
         """What a click on the image at displayed pixel ``(row, col)`` does.

@@ -28,8 +28,11 @@ class Counting:
     def __init__(self, model):
         self.model, self.images = model, 0
         self.class_names, self.display_name = model.class_names, model.display_name
+        self.fail = False
 
     def __call__(self, images):
+        if self.fail:
+            raise RuntimeError("the model failed")
         self.images += len(images)
         return self.model(images)
 
@@ -124,6 +127,19 @@ def test_an_error_is_shown_in_the_status_line_not_raised(app):
     assert "KeyError" in app.status.value
     _click(app, 10, 10)
     assert app.status.value == ""
+
+
+def test_a_refused_change_sets_the_control_back_and_leaves_the_numbers(app):
+    st, model = app.state, app.state.model
+    shown = app.numbers.value
+    model.fail = True  # predicting the samples with another hide color fails
+    app.hide_color.value = "black"
+    assert "RuntimeError: the model failed" in app.status.value
+    assert st.hide_color is None and app.hide_color.value == "segment mean"
+    assert app.numbers.value == shown
+    model.fail = False
+    app.hide_color.value = "black"  # the same choice again now works
+    assert st.hide_color == 0 and app.status.value == ""
 
 
 def test_scatter_covers_values_outside_zero_one():
