@@ -8,8 +8,9 @@ Tooling, not part of the ``helpers`` package: run it from a clone of the reposit
 and open the printed address (it carries the access token). :class:`VoilaServer` starts
 Voilà on ``apps/explorer.ipynb`` in a child process of its own process group, waits until it
 accepts connections, and always stops it and its kernels: on leaving the ``with`` block, on
-:meth:`VoilaServer.stop`, at interpreter exit, and (when run as a script) on SIGTERM, SIGHUP
-and Ctrl-C.
+:meth:`VoilaServer.stop`, at interpreter exit, (when run as a script) on SIGTERM, SIGHUP and
+Ctrl-C, and on Linux even when this process is killed with SIGKILL (Voilà is then told by
+the kernel, and shuts its kernels down).
 
 What the server accepts (README, "What is checked and refused"):
 
@@ -38,7 +39,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -322,6 +325,7 @@ class VoilaServer:
                 stdout=output,
                 stderr=None if output is None else subprocess.STDOUT,
                 start_new_session=True,  # its own process group, apart from the terminal's
+                preexec_fn=_die_with_this_process(),
             )
         finally:
             if output is not None:
@@ -410,6 +414,30 @@ class VoilaServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _die_with_this_process() -> Callable[[], None] | None:
+    """What the child runs before Voilà (Linux, main thread): ask the kernel for SIGTERM when
+    this process dies, even by SIGKILL, so that Voilà stops its kernels then too.
+
+    The request is tied to the thread that starts the child, so it is made only from the main
+    thread; elsewhere (and outside Linux) ``None``: :meth:`VoilaServer.stop`, ``atexit`` and
+    the signal handlers of :func:`main` remain.
+    """
+    on_linux = sys.platform.startswith("linux")
+    if not on_linux or threading.current_thread() is not threading.main_thread():
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    parent = os.getpid()
+
+    def request() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the request: stop now
+            os._exit(1)
+
+    return request
 
 
 def _signal_group(pid: int, sig: int) -> None:

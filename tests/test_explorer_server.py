@@ -103,25 +103,46 @@ def test_an_empty_token_is_refused():
         srv.VoilaServer(token="")
 
 
-def test_sigterm_to_the_server_stops_voila_and_its_kernels_and_closes_the_port(tiny_notebook):
-    """Issue 21, item 10: SIGTERM orphaned Voilà and its kernels; the port kept answering."""
-    port = srv.free_port()
+def _serve(port: int, notebook: Path) -> tuple[subprocess.Popen, str]:
+    """``python apps/explorer_server.py`` on ``port``, and the URL it prints."""
     process = subprocess.Popen(
-        [sys.executable, str(SERVER_SCRIPT), "--port", str(port), "--notebook", str(tiny_notebook)],
+        [sys.executable, str(SERVER_SCRIPT), "--port", str(port), "--notebook", str(notebook)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        if "LIME explorer: http" in line:
+            url = line.split("LIME explorer:", 1)[1].strip()
+            assert url.startswith(f"http://127.0.0.1:{port}/?token=")
+            return process, url
+    _cleanup(process, [])
+    pytest.fail("the server did not print its URL")
+
+
+def _cleanup(process: subprocess.Popen, tree: list[psutil.Process]) -> None:
+    """Never leave a server behind, even when a test fails."""
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+    process.stdout.close()
+    for leftover in tree:
+        try:
+            leftover.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+def test_sigterm_to_the_server_stops_voila_and_its_kernels_and_closes_the_port(tiny_notebook):
+    """Issue 21, item 10: SIGTERM orphaned Voilà and its kernels; the port kept answering."""
+    port = srv.free_port()
+    process, url = _serve(port, tiny_notebook)
     tree: list[psutil.Process] = []
     try:
-        url = None
-        deadline = time.monotonic() + 90
-        while url is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            assert line or process.poll() is None, "the server exited before printing its URL"
-            if "LIME explorer: http" in line:
-                url = line.split("LIME explorer:", 1)[1].strip()
-        assert url is not None and url.startswith(f"http://127.0.0.1:{port}/?token=")
         status, _ = _get(port, url.split(str(port), 1)[1])  # a page: Voilà starts a kernel
         assert status == 200
         tree = psutil.Process(process.pid).children(recursive=True)
@@ -133,14 +154,27 @@ def test_sigterm_to_the_server_stops_voila_and_its_kernels_and_closes_the_port(t
         assert alive == [], [p.cmdline() for p in alive]
         assert _port_closed(port)
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.stdout.close()
-        for leftover in tree:  # never leave a server behind, even when the test fails
-            try:
-                leftover.kill()
-            except psutil.NoSuchProcess:
-                pass
+        _cleanup(process, tree)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_even_sigkill_to_the_server_stops_voila_and_its_kernels(tiny_notebook):
+    """Issue 21, item 10, the exit path no handler sees: the server killed outright."""
+    port = srv.free_port()
+    process, url = _serve(port, tiny_notebook)
+    tree: list[psutil.Process] = []
+    try:
+        status, _ = _get(port, url.split(str(port), 1)[1])
+        assert status == 200
+        tree = psutil.Process(process.pid).children(recursive=True)
+        assert len(_kernels(tree)) == 1
+        process.kill()
+        process.wait(timeout=10)
+        _, alive = psutil.wait_procs(tree, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
+        assert _port_closed(port)
+    finally:
+        _cleanup(process, tree)
 
 
 class _ExitsEarly(srv.VoilaServer):
