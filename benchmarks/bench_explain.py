@@ -98,6 +98,7 @@ def _floor_and_explain(image: np.ndarray, model, args):
     """
     from helpers import explain as ex
     from helpers import perturbation, segmentation
+    from helpers.fitting import ConstantPredictionWarning
 
     segments = segmentation.segment(image)
     samples = perturbation.draw_samples(args.n, num_superpixels(segments), np.random.default_rng(0))
@@ -112,7 +113,7 @@ def _floor_and_explain(image: np.ndarray, model, args):
 
     def ours():
         with warnings.catch_warnings():  # low classes can be exactly 0 (8-bit outputs)
-            warnings.simplefilter("ignore", ex.ConstantPredictionWarning)
+            warnings.simplefilter("ignore", ConstantPredictionWarning)
             ex.explain(image, model, segments=segments, samples=samples,
                        batch_size=args.batch_size, progress=False)  # fmt: skip
 
