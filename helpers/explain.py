@@ -172,10 +172,10 @@ def explain(
     segmentation_params = dict(segmentation_params or {})
     if segments is None:
         check_choice(segmentation, METHODS, "segmentation method")
-        segmentation_seed = int(rng.integers(2**31 - 1))
-        segments = _segment(image, segmentation, segmentation_seed, segmentation_params)
+        segmentation_random_state = int(rng.integers(2**31 - 1))
+        segments = _segment(image, segmentation, segmentation_random_state, segmentation_params)
     else:
-        segmentation_seed = None
+        segmentation_random_state = None
         segments = relabel(check_segments(segments, image.shape))
     S = num_superpixels(segments)
     if S < 2:
@@ -197,9 +197,9 @@ def explain(
     explained = check_labels(labels, top_labels, predictions[0])
     params = {
         "random_state": seed,
-        "segmentation": None if segmentation_seed is None else segmentation,
+        "segmentation": None if segmentation_random_state is None else segmentation,
         "segmentation_params": segmentation_params,
-        "segmentation_random_state": segmentation_seed,
+        "segmentation_random_state": segmentation_random_state,
         "recipe": settings.recipe,
         "design": settings.design if samples_drawn else None,
     }
