@@ -180,7 +180,7 @@ def test_kernel_weights_in_unit_interval_and_decreasing(d, width):
     n=st.integers(1, 12),
     hide=st.sampled_from([None, 0, (10, 250, 3), "blur"]),
 )
-def test_row_zero_and_all_ones_masks_keep_the_image(seed, shape, cells, n, hide):
+def test_row_zero_and_all_ones_samples_keep_the_image(seed, shape, cells, n, hide):
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
     segments = segmentation.grid_segments(shape, 2, cells)
