@@ -49,7 +49,8 @@ setup: $(STAMP)
 # Verify every required data file (from $$LIME_TUTORIAL_DATA or downloaded) and fill the
 # Keras cache (class index, and the weights when they are in the data directory).
 data: setup
-	$(BIN)/python -m helpers.data --keras
+	$(BIN)/python -m helpers.data
+	$(BIN)/python -m helpers.models
 
 # Every notebook runs (inline figures, TensorFlow's log lines dropped), even after one fails;
 # then a summary table, build/html/index.html, and a non-zero exit if any notebook failed.
@@ -76,10 +77,11 @@ bench: setup
 assignments: setup
 	$(BIN)/python scripts/assignments.py --out $(BUILD)/assignments
 
-# The LIME explorer (apps/explorer.ipynb) served alone by Voila on 127.0.0.1; prints the URL.
-# A taken port is an error: choose another with `make explore EXPLORE_PORT=8877`.
+# The LIME explorer (apps/explorer.ipynb) served alone by Voila on 127.0.0.1; prints the URL
+# with this run's access token. A taken port is an error: choose another with
+# `make explore EXPLORE_PORT=8877`. Idle kernels with no page open are shut down.
 explore: data
-	$(BIN)/python -m helpers.explorer_server --port $(EXPLORE_PORT)
+	$(BIN)/python apps/explorer_server.py --port $(EXPLORE_PORT)
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache .hypothesis

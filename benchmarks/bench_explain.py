@@ -98,6 +98,7 @@ def _floor_and_explain(image: np.ndarray, model, args):
     """
     from helpers import explain as ex
     from helpers import perturbation, segmentation
+    from helpers.fitting import ConstantPredictionWarning
 
     segments = segmentation.segment(image)
     samples = perturbation.draw_samples(args.n, num_superpixels(segments), np.random.default_rng(0))
@@ -112,7 +113,7 @@ def _floor_and_explain(image: np.ndarray, model, args):
 
     def ours():
         with warnings.catch_warnings():  # low classes can be exactly 0 (8-bit outputs)
-            warnings.simplefilter("ignore", ex.ConstantPredictionWarning)
+            warnings.simplefilter("ignore", ConstantPredictionWarning)
             ex.explain(image, model, segments=segments, samples=samples,
                        batch_size=args.batch_size, progress=False)  # fmt: skip
 
@@ -144,9 +145,10 @@ def _mobilenet(args) -> None:
 
 
 def _inception(args) -> None:
+    from profiling import peak_rss_of_explain  # benchmarks/profiling.py
+
     from helpers import explain as ex
     from helpers import models, perturbation
-    from helpers.profiling import peak_rss_of_explain
 
     image = _image((299, 299))
     with warnings.catch_warnings():

@@ -1,7 +1,6 @@
 """Benchmark: how fast the LIME explorer answers a click (target: within 150 ms on 2 cores).
 
-Run: ``make bench-explorer`` (or ``.venv/bin/python benchmarks/bench_explorer.py [--clicks N]
-[--quick] [--no-browser]``).
+Run: ``.venv/bin/python benchmarks/bench_explorer.py [--clicks N] [--quick] [--no-browser]``.
 
 With MobileNetV2 (int8, LiteRT) on the tree frog, the explorer's default content, it clicks
 superpixels one after another, so that every click makes a mask not seen before (and so a
@@ -11,7 +10,8 @@ real model call, never a stored answer), and measures
     event to the last widget value set: the state update (mask, one model call on the
     masked image, surrogate, distance, kernel weight), the PNG of the masked image, the
     scatter and the numbers;
-(b) in the browser: the explorer served by Voilà and clicked in Debian's headless Chromium
+(b) in the browser: the explorer served by Voilà (``apps/explorer_server.py``, as
+    ``make explore`` serves it) and clicked in Debian's headless Chromium
     (Playwright), from the click event to the frame after the new numbers are in the page,
     by the browser's own clock. This is what a learner waits for.
 
@@ -22,17 +22,31 @@ within 150 ms.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
 import tempfile
 import time
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from helpers.segmentation import num_superpixels
 
 TARGET_MS = 150.0
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tool(relative: str) -> ModuleType:
+    """A tooling module of this repository, loaded from its file: ``apps/explorer_server.py``
+    (the server of ``make explore``) or ``tests/browser_driver.py`` (the Chromium driver)."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _click_path(segments: np.ndarray, clicks: int, seed: int = 0) -> list[int]:
@@ -63,8 +77,7 @@ def _summary(name: str, ms: list[float]) -> str:
 
 def bench_python(num_samples: int, clicks: int) -> list[float]:
     """(a): the click handler in this process, no browser."""
-    from helpers.explorer import default_explorer_inputs
-    from helpers.explorer_app import ExplorerApp
+    from helpers.explorer_app import ExplorerApp, default_explorer_inputs
 
     explanation, model = default_explorer_inputs(num_samples=num_samples)
     app = ExplorerApp.from_explanation(explanation, model)
@@ -83,16 +96,15 @@ def bench_python(num_samples: int, clicks: int) -> list[float]:
 
 def bench_browser(clicks: int, quick: bool) -> list[float] | str:
     """(b): served by Voilà, clicked in headless Chromium. A string says why it was skipped."""
-    from helpers import explorer_server as srv
-
-    chromium = srv.find_chromium()
+    srv, drv = _tool("apps/explorer_server.py"), _tool("tests/browser_driver.py")
+    chromium = drv.find_chromium()
     if chromium is None:
-        return f"skipped: Chromium not found. {srv.INSTALL_CHROMIUM}"
+        return f"skipped: Chromium not found. {drv.INSTALL_CHROMIUM}"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return 'skipped: Playwright is missing (.venv/bin/pip install -e ".[test]")'
-    from helpers.explorer import default_explorer_inputs
+    from helpers.explorer_app import default_explorer_inputs
 
     env = {"LIME_TUTORIAL_QUICK": "1"} if quick else {}
     os.environ.update(env)  # the same explanation as the served one, for its segments
@@ -101,12 +113,12 @@ def bench_browser(clicks: int, quick: bool) -> list[float] | str:
     with (
         srv.VoilaServer(env=env) as server,
         tempfile.TemporaryDirectory() as profile,
-        srv.chromium_page(chromium, profile) as page,
+        drv.chromium_page(chromium, profile) as page,
     ):
-        srv.open_explorer(page, server.url, timeout=180)
+        drv.open_explorer(page, server.url, timeout=180)
         for j in _click_path(explanation.segments, clicks):
             row, col = _interior_pixel(explanation.segments, j)
-            times.append(srv.click_pixel(page, row, col))
+            times.append(drv.click_pixel(page, row, col))
     return times
 
 

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         args.n, args.repeats = 16, 1
 
     from helpers import data, models, perturbation, segmentation
-    from helpers.models import _resize_batch
+    from helpers.classifiers import _resize_batch
 
     print(f"# bench_litert  N={args.n}  repeats={args.repeats}")
     print(f"# {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}")

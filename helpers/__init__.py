@@ -19,33 +19,43 @@ LIME's steps
   (04)
 - :mod:`helpers.surrogates` — 5. the weighted linear surrogate: ridge, K-LASSO, forward
   selection, OLS (05)
-- :mod:`helpers.explain` — the steps in one call, :func:`~helpers.explain.explain`, with the
-  lime, paper and MATLAB recipes, and :func:`~helpers.explain.fit_explanation`, steps 4 and 5
-  again without model calls (04, 06)
+- :mod:`helpers.recipes` — the settings, each default written once: ``Settings``, the lime,
+  paper and MATLAB recipes (07)
+- :mod:`helpers.fitting` — steps 4 and 5 without a model: ``sample_weights``,
+  ``fit_explanation``, ``refit`` (05, 09)
+- :mod:`helpers.explain` — the steps in one call, :func:`~helpers.explain.explain`: checks
+  once, then runs them (04, 06)
 - :mod:`helpers.explanation` — the result, :class:`~helpers.explanation.Explanation`: read
-  like lime's, saved and loaded, refitted (06)
+  like lime's, saved and loaded (06)
+- :mod:`helpers.explanation_file` — the ``.npz`` file of an explanation, read checked
+  (behind 06)
 - :mod:`helpers.dataset` — one explanation per image of a whole dataset, resumable, on Dask
   (10)
+- :mod:`helpers.manifest` — a dataset's image ids, seeds and manifests, the output folder's
+  lock and summary table (behind 10)
+- :mod:`helpers.cluster` — Dask for the dataset runner: a local cluster on 127.0.0.1, a
+  worker's model, crashes blamed on the image that causes them (behind 10)
 
 The models
 
-- :mod:`helpers.models` — one image-classifier interface: InceptionV3 (Keras), the int8
-  MobileNetV2/V1 (LiteRT), your own Keras model; ``load_model("auto")`` (00, 03)
+- :mod:`helpers.models` — the ImageNet models by name, ``load_model("auto")``: InceptionV3
+  (Keras), the int8 MobileNetV2/V1 (LiteRT); your own Keras model; the Keras cache (00, 03)
+- :mod:`helpers.classifiers` — the one image-classifier interface, its Keras and LiteRT
+  runtimes, fingerprints (behind 03)
+- :mod:`helpers.imagenet` — ImageNet's class names in Keras' order, reading outputs (00)
 - :mod:`helpers.toy_models` — classifiers whose evidence is known, to check explanations
   against (05)
 - :mod:`helpers.synthetic` — husky vs wolf offline: seeded scenes and a small CNN (08)
 
 The evaluation
 
-- :mod:`helpers.metrics` — stability, fidelity, deletion and insertion, Kernel SHAP, a
-  large-sample limit (04, 06, 09)
+- :mod:`helpers.metrics` — stability, fidelity, deletion and insertion (04, 06, 09)
+- :mod:`helpers.shapley` — Kernel SHAP, exact Shapley values, LIME's large-sample limit (09)
 - :mod:`helpers.reference` — the ``lime`` package itself, run on our samples (06)
 - :mod:`helpers.paper` — what the paper and the blog published, Figure 4 included (00, 07)
 - :mod:`helpers.explorer` — the LIME explorer's logic: one mask, the network next to the
   surrogate (06)
 - :mod:`helpers.explorer_app` — the explorer's widgets (ipywidgets, ipyevents) (06)
-- :mod:`helpers.explorer_server` — the explorer served alone by Voilà (``make explore``) and
-  driven in Chromium (behind 06)
 
 The plumbing
 
@@ -59,9 +69,10 @@ The plumbing
 - :mod:`helpers.images` — pixels to RGB ``uint8``, and resizing (00, 07)
 - :mod:`helpers.validation` — the input checks, one rule per argument, each error with its
   fix (behind 06)
+- :mod:`helpers.setting_checks` — the settings' rules: names, kernel width, K, the fill
+  (behind 07)
 - :mod:`helpers.cache` — the opt-in prediction cache (behind 06)
 - :mod:`helpers.files` — atomic writes: every file appears whole or not at all (behind 06)
-- :mod:`helpers.profiling` — peak memory of an explanation, for the benchmarks (behind 02)
 
 Why flat modules and not subpackages: the notebooks and learners' own code import these
 modules by short names (``from helpers import segmentation``, then

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_path
 from .images import decode_image, resize_image
 from .settings import DATA_CACHE_ENV, DATA_ENV, env_path
 
@@ -42,9 +40,8 @@ __all__ = [
     "fetch",
     "figure4",
     "file_hash",
-    "install_keras_files",
-    "keras_home",
     "load_image",
+    "offline_copy",
     "registry",
     "tree_frog",
 ]
@@ -84,7 +81,8 @@ class RegistryEntry:
     license
         Its license and attribution.
     keras_cache
-        ``True`` for files that :func:`install_keras_files` copies into the Keras cache.
+        ``True`` for files that :func:`helpers.models.install_keras_files` copies into the
+        Keras cache.
     optional
         ``True`` for files the project can run without (``make data`` does not fetch them).
     """
@@ -284,6 +282,30 @@ def _local_copy(entry: RegistryEntry) -> Path | None:
     return candidate
 
 
+def offline_copy(name: str) -> Path | None:
+    """The verified copy of a registry file in ``LIME_TUTORIAL_DATA``; ``None`` if it is not there.
+
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (:func:`fetch` looks here
+    first; :func:`helpers.models.install_keras_files` copies from here). Nothing is downloaded.
+
+    Parameters
+    ----------
+    name
+        Registry path (``"images/dogs.png"``) or bare file name (``"dogs.png"``).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file, to use in place; ``None`` when ``LIME_TUTORIAL_DATA`` is unset or lacks it.
+
+    Raises
+    ------
+    DataFileError, KeyError
+        As :func:`fetch`, for a copy that fails its hash check or an unknown name.
+    """
+    return _local_copy(_entry(name))
+
+
 def fetch(name: str, *, progress: bool = True) -> Path:
     """Return the local path of a registry file, verified by hash.
 
@@ -413,71 +435,6 @@ def data_status() -> list[dict[str, object]]:
             }
         )
     return rows
-
-
-def keras_home() -> Path:
-    """The Keras cache: the one Keras uses if imported, else ``$KERAS_HOME`` or ~/.keras.
-
-    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the environment report
-    prints it). Keras is not imported here.
-
-    Returns
-    -------
-    pathlib.Path
-        The directory whose ``models/`` folder holds Keras' downloads.
-    """
-    if "keras" in sys.modules:
-        from keras.src.backend import config as keras_config
-
-        return Path(keras_config.keras_home())
-    path = env_path("KERAS_HOME")
-    return path if path is not None else Path("~/.keras").expanduser()
-
-
-def _atomic_copy(src: Path, dest: Path) -> None:
-    """Copy via a temporary file in the destination directory, so no half-written file remains."""
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
-
-
-def install_keras_files(*, download: bool = True) -> list[Path]:
-    """Put Keras' files (class index, InceptionV3 weights) into the Keras cache.
-
-    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (``make data`` and
-    :func:`helpers.models.load_inception_v3` do).
-
-    Files present in ``LIME_TUTORIAL_DATA`` are verified and copied into
-    ``<keras_home>/models/`` when the cache lacks them or holds a different file, so that Keras
-    uses them without network. Required files missing there are fetched first when
-    ``download`` is true; optional ones (the 92 MB weights) are left to Keras' own download.
-
-    Parameters
-    ----------
-    download
-        Fetch required files that ``LIME_TUTORIAL_DATA`` lacks (:func:`fetch`); ``False``
-        copies only what is already on disk.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files now in the Keras cache that came from this registry.
-    """
-    installed = []
-    for entry in registry().values():
-        if not entry.keras_cache:
-            continue
-        source = _local_copy(entry)
-        if source is None and download and not entry.optional:
-            source = fetch(entry.path, progress=False)
-        dest = keras_home() / "models" / Path(entry.path).name
-        if source is None:
-            if dest.is_file() and file_hash(dest, entry.algorithm) == entry.digest:
-                installed.append(dest)
-            continue
-        if not (dest.is_file() and file_hash(dest, entry.algorithm) == entry.digest):
-            _atomic_copy(source, dest)
-        installed.append(dest)
-    return installed
 
 
 def load_image(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -618,9 +575,8 @@ def _main(argv: list[str] | None = None) -> int:
     """``python -m helpers.data``: fetch and verify every required file, print a table."""
     import argparse
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keras", action="store_true", help="also fill the Keras cache")
-    args = parser.parse_args(argv)
+    epilog = "The Keras cache is filled by `python -m helpers.models`."
+    argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=epilog).parse_args(argv)
     failed = False
     for entry in registry().values():
         if entry.optional:
@@ -631,9 +587,6 @@ def _main(argv: list[str] | None = None) -> int:
         except DataFileError as exc:
             failed = True
             print(f"MISSING  {entry.path:45s} {exc}", file=sys.stderr)
-    if args.keras and not failed:
-        for path in install_keras_files():
-            print(f"keras    {path}")
     return 1 if failed else 0
 
 

@@ -10,8 +10,8 @@ import re
 import sys
 from importlib import metadata
 
-from .data import data_dir, data_status, keras_home
-from .models import INCEPTION_WEIGHTS, untrained_opt_in
+from .data import data_dir, data_status
+from .models import INCEPTION_WEIGHTS, keras_home, untrained_opt_in
 from .settings import DATA_ENV
 
 __all__ = [

@@ -2,17 +2,20 @@
 
 Introduced in ``notebooks/06_explaining_predictions.ipynb``. LIME claims *local fidelity*:
 near the image, the linear surrogate ``intercept + coef · z`` predicts what the network says
-about the image with the superpixels of mask ``z`` hidden. :class:`ExplorerState` lets a
-learner test that claim one mask at a time. It holds a mask and, for the chosen label, the
-network's probability on the masked image next to the surrogate's prediction for that mask,
-with the mask's cosine distance and kernel weight. It has no user interface; the widgets of
+about the image with the superpixels of sample ``z`` hidden. :class:`ExplorerState` lets a
+learner test that claim one sample at a time. It holds a sample and, for the chosen label, the
+network's probability on the masked image next to the surrogate's prediction for that sample,
+with the sample's cosine distance and kernel weight. It has no user interface; the widgets of
 :mod:`helpers.explorer_app` drive it.
 
-Model calls are spent only where they are needed: one per new mask (outputs are kept, so
-going back to a mask is free), none to change the label or the kernel width (the surrogate
+Model calls are spent only where they are needed: one per new sample (outputs are kept, so
+going back to a sample is free), none to change the label or the kernel width (the surrogate
 is refitted on the explanation's stored samples and predictions), and one pass over the
-stored samples for each new fill (the stored predictions were made with the explanation's
-fill, so another fill needs its own).
+stored samples for each new hide color (the stored predictions were made with the
+explanation's ``hide_color``, so another one needs its own).
+
+Every change is checked and computed before anything is changed: a refused width, label or
+hide color, or a model that fails, leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -26,22 +29,34 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from .explain import ConstantPredictionWarning, fit_label
 from .explanation import Explanation
+from .fitting import ConstantPredictionWarning, fit_label
+from .paper import GRAY as PAPER_GRAY
 from .perturbation import hidden_image, perturb
 from .prediction import predict_samples
+from .recipes import MID_GRAY, Settings
+from .setting_checks import check_kernel_width
 from .surrogates import SurrogateFit
+from .validation import check_predictions
 
 __all__ = [
     "HIDE_COLORS",
     "ExplorerState",
     "Visit",
-    "default_explorer_inputs",
     "hide_color_key",
 ]
 
-#: The hide colors of ``notebooks/02_perturbation.ipynb`` by name (values for uint8 images).
-HIDE_COLORS: dict[str, Any] = {"segment mean": None, "gray": 128, "black": 0, "blur": "blur"}
+#: The hide colors the explorer offers, by name (values for uint8 images): those of
+#: ``notebooks/02_perturbation.ipynb``, with both grays named apart (the middle of 0..255 and
+#: the paper's, :data:`helpers.recipes.MID_GRAY` and :data:`helpers.paper.GRAY`).
+HIDE_COLORS: dict[str, Any] = {
+    "segment mean": None,
+    f"mid gray ({MID_GRAY})": MID_GRAY,
+    f"paper's gray ({PAPER_GRAY})": PAPER_GRAY,
+    "black": 0,
+    "blur": "blur",
+}
+_UNCHANGED: Any = object()  # "keep the current hide color" (None is a hide color)
 
 
 def hide_color_key(hide_color: Any, channels: int = 3) -> str:
@@ -76,80 +91,30 @@ def hide_color_key(hide_color: Any, channels: int = 3) -> str:
     return json.dumps(color.tolist())
 
 
-def default_explorer_inputs(
-    *, num_samples: int | None = None, random_state: int = 0
-) -> tuple[Explanation, Any]:
-    """The explorer's default content: MobileNetV2 (int8) and LIME on the tree frog.
-
-    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
-    (``apps/explorer.ipynb`` does, through :meth:`helpers.explorer_app.ExplorerApp.default`).
-    Deterministic: the same arguments give the same explanation in every process, so a test
-    can compute what a served explorer shows.
-
-    Parameters
-    ----------
-    num_samples
-        LIME samples; default 1000, or 300 under ``LIME_TUTORIAL_QUICK=1`` (``make test``).
-    random_state
-        Seed of the segmentation and the samples.
-
-    Returns
-    -------
-    explanation, model
-        The explanation of the top class, and the model (an
-        :class:`~helpers.models.ImageClassifier`).
-
-    Raises
-    ------
-    helpers.data.DataFileError
-        If the model or the image cannot be had.
-
-    Examples
-    --------
-    >>> explanation, model = default_explorer_inputs(num_samples=300)  # doctest: +SKIP
-    >>> model.name, explanation.labels  # doctest: +SKIP
-    ('mobilenet_v2', (31,))
-    """
-    from .data import load_image
-    from .explain import explain
-    from .models import load_model
-    from .settings import sample_budget
-
-    model = load_model("mobilenet_v2")
-    image = load_image("red_eyed_tree_frog.jpg", size=model.input_size)
-    if num_samples is None:
-        num_samples = sample_budget(1000, 300)
-    explanation = explain(
-        image, model, num_samples=num_samples, top_labels=1, random_state=random_state,
-        progress=False,
-    )  # fmt: skip
-    return explanation, model
-
-
 @dataclass(frozen=True)
 class Visit:
-    """One mask the learner has looked at, with one fill, and the network's outputs on it.
+    """One sample the learner has looked at, with one hide color, and the network's outputs on it.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it
     (:attr:`ExplorerState.history` is a list of them).
 
     Attributes
     ----------
-    mask
+    sample
         ``(S,)`` uint8, 1 = superpixel shown.
     hide_color
-        The fill of the hidden superpixels.
+        What the hidden superpixels became.
     probabilities
         ``(K,)`` the network's output on the masked image.
     """
 
-    mask: np.ndarray  #: (S,) uint8, 1 = superpixel shown
-    hide_color: Any  #: the fill of the hidden superpixels
+    sample: np.ndarray  #: (S,) uint8, 1 = superpixel shown
+    hide_color: Any  #: what the hidden superpixels became
     probabilities: np.ndarray  #: (K,) the network's output on the masked image
 
 
 class ExplorerState:
-    """A mask over an explanation's superpixels and what the network and surrogate say.
+    """A sample over an explanation's superpixels and what the network and surrogate say.
 
     Introduced in ``notebooks/06_explaining_predictions.ipynb``.
 
@@ -165,20 +130,21 @@ class ExplorerState:
     label
         The label to follow; default: the explanation's first (the top class).
     batch_size
-        Images per model call when a new fill makes the stored samples be predicted again.
+        Images per model call when a new hide color makes the stored samples be predicted
+        again.
 
     Attributes
     ----------
-    mask
-        ``(S,)`` uint8 copy of the current mask (1 = shown, 0 = hidden).
+    sample
+        ``(S,)`` uint8 copy of the current sample (1 = shown, 0 = hidden).
     label, hide_color, kernel_width
-        The current label, fill and kernel width.
+        The current label, hide color and kernel width.
     model_probability
         The network's probability of ``label`` on the masked image.
     surrogate_prediction
-        The surrogate's prediction for the mask, ``intercept + coef @ mask``.
+        The surrogate's prediction for the sample, ``intercept + coef @ sample``.
     distance, weight
-        The mask's distance to the original (all ones) and its kernel weight: for lime's
+        The sample's distance to the original (all ones) and its kernel weight: for lime's
         recipe, :func:`helpers.kernels.cosine_distance` and
         :func:`helpers.kernels.exponential_kernel` at the current width. An explanation made
         with another distance or kernel (``params["distance"]``, ``params["kernel"]``) keeps
@@ -197,9 +163,9 @@ class ExplorerState:
     ...             random_state=0, progress=False)
     >>> state = ExplorerState(e, model)
     >>> state.toggle(state.superpixel_at(0, 0))  # hide the top-left quarter
-    >>> state.mask.tolist(), round(state.model_probability, 3), state.model_calls
+    >>> state.sample.tolist(), round(state.model_probability, 3), state.model_calls
     ([0, 1, 1, 1], 0.3, 2)
-    >>> state.pairs().round(2).tolist()  # (network, surrogate) for each mask seen
+    >>> state.pairs().round(2).tolist()  # (network, surrogate) for each sample seen
     [[0.7, 0.67], [0.3, 0.31]]
     >>> state.set_kernel_width(1.0)  # refitted from the stored predictions: no model call
     >>> state.model_calls
@@ -221,32 +187,33 @@ class ExplorerState:
         self.segments = explanation.segments
         self.num_superpixels = int(explanation.samples.shape[1])
         self.num_classes = int(explanation.predictions.shape[1])
-        self.surrogate = str(explanation.params.get("surrogate", "ridge"))
-        self.num_features = explanation.params.get("num_features")
-        self.distance_name = str(explanation.params.get("distance", "cosine"))
-        self.kernel_name = str(explanation.params.get("kernel", "lime"))
-        self._fit_width = float(explanation.params.get("kernel_width", 0.25))
-        self._fit_fill = explanation.params.get("hide_color")
+        settings = Settings.from_params(explanation.params)  # lime's for what is not recorded
+        self.surrogate = settings.surrogate
+        self.num_features = settings.num_features
+        self.distance_name = settings.distance
+        self.kernel_name = settings.kernel
+        self._fit_width = float(settings.kernel_width)
+        self._fit_hide_color = settings.hide_color
         self.model_calls = 0
-        self._predictions = {self._key(self._fit_fill): explanation.predictions}
+        self._predictions = {self._key(self._fit_hide_color): explanation.predictions}
         self._hidden_images: dict[str, np.ndarray] = {}
         self._fits: dict[tuple[int, str, float], SurrogateFit] = {}
         self._visits: dict[tuple[str, bytes], Visit] = {}
         self.label = explanation.labels[0] if label is None else self._check_label(label)
-        self.hide_color = self._fit_fill
+        self.hide_color = self._fit_hide_color
         self.kernel_width = self._fit_width
-        self._mask = np.ones(self.num_superpixels, dtype=np.uint8)
-        self._update()
+        self._sample = np.ones(self.num_superpixels, dtype=np.uint8)
+        self._show()
 
     # ----- reading ---------------------------------------------------------------------
     @property
-    def mask(self) -> np.ndarray:
-        """A copy of the current mask, ``(S,)`` uint8."""
-        return self._mask.copy()
+    def sample(self) -> np.ndarray:
+        """A copy of the current sample, ``(S,)`` uint8."""
+        return self._sample.copy()
 
     @property
     def fit(self) -> SurrogateFit:
-        """The surrogate for the current label, fill and kernel width."""
+        """The surrogate for the current label, hide color and kernel width."""
         return self._surrogate(self.label, self.hide_color, self.kernel_width)
 
     @property
@@ -266,9 +233,8 @@ class ExplorerState:
 
     @property
     def masked_image(self) -> np.ndarray:
-        """The image the network sees: hidden superpixels replaced by the fill."""
-        hidden = self._hidden(self.hide_color)
-        return perturb(self.image, self.segments, self._mask[None], hidden=hidden)[0]
+        """The image the network sees: hidden superpixels replaced by the hide color."""
+        return self._masked_image(self._sample, self.hide_color)
 
     def top_labels(self, k: int = 5) -> list[int]:
         """The ``k`` classes with the most probability on average over LIME's samples.
@@ -285,7 +251,7 @@ class ExplorerState:
         -------
         list of int
             Class indices, highest mean first, over the samples predicted with the current
-            fill.
+            hide color.
         """
         mean = self._predictions[self._key(self.hide_color)].mean(axis=0)
         order = np.argsort(-mean, kind="stable")[: int(k)]
@@ -318,12 +284,12 @@ class ExplorerState:
             )
         return int(self.segments[row, col])
 
-    def surrogate_at(self, mask: np.ndarray) -> float:
-        """The current surrogate's prediction for any mask: ``intercept + coef @ mask``.
+    def surrogate_at(self, sample: np.ndarray) -> float:
+        """The current surrogate's prediction for any sample: ``intercept + coef @ sample``.
 
         Parameters
         ----------
-        mask
+        sample
             ``(S,)`` 0/1 values (not checked).
 
         Returns
@@ -332,20 +298,21 @@ class ExplorerState:
             No model call is made.
         """
         fit = self.fit
-        return float(fit.intercept + fit.coef @ np.asarray(mask, dtype=np.float64))
+        return float(fit.intercept + fit.coef @ np.asarray(sample, dtype=np.float64))
 
     @property
     def history(self) -> list[Visit]:
-        """Every (mask, fill) looked at so far, each once, the most recently seen last."""
+        """Every (sample, hide color) looked at so far, each once, the most recently seen last."""
         return list(self._visits.values())
 
     def pairs(self) -> np.ndarray:
-        """``(n, 2)`` array of (network, surrogate) for every mask seen with the current fill.
+        """``(n, 2)`` array of (network, surrogate) for every sample seen with the current hide
+        color.
 
         Both columns are for the current label, and the surrogate column is the current
         surrogate's, so changing the kernel width moves the points up or down: the record
-        shows how well *this* surrogate matches the network on all the masks tried so far.
-        Rows are in the order of :attr:`history`; the last row is the current mask.
+        shows how well *this* surrogate matches the network on all the samples tried so far.
+        Rows are in the order of :attr:`history`; the last row is the current sample.
 
         Returns
         -------
@@ -354,17 +321,17 @@ class ExplorerState:
         """
         key = self._key(self.hide_color)
         rows = [
-            (float(v.probabilities[self.label]), self.surrogate_at(v.mask))
-            for (fill, _), v in self._visits.items()
-            if fill == key
+            (float(v.probabilities[self.label]), self.surrogate_at(v.sample))
+            for (color, _), v in self._visits.items()
+            if color == key
         ]
         return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
-    # ----- changing the mask -------------------------------------------------------------
+    # ----- changing the sample -------------------------------------------------------------
     def toggle(self, superpixel: int) -> None:
         """Hide superpixel ``superpixel`` if it is shown, show it if it is hidden.
 
-        A mask not seen before with the current fill costs one model call.
+        A sample not seen before with the current hide color costs one model call.
 
         Parameters
         ----------
@@ -379,16 +346,16 @@ class ExplorerState:
             For a label outside ``0..S-1``.
         """
         j = self._check_superpixel(superpixel)
-        mask = self._mask.copy()
-        mask[j] = 1 - mask[j]
-        self._set(mask)
+        sample = self._sample.copy()
+        sample[j] = 1 - sample[j]
+        self._show(sample=sample)
 
-    def set_mask(self, mask: Sequence[int] | np.ndarray) -> None:
-        """Use ``mask`` (``S`` values of 0/1) as the current mask.
+    def set_sample(self, sample: Sequence[int] | np.ndarray) -> None:
+        """Use ``sample`` (``S`` values of 0/1) as the current sample.
 
         Parameters
         ----------
-        mask
+        sample
             One value per superpixel, 1 = shown.
 
         Raises
@@ -396,17 +363,17 @@ class ExplorerState:
         ValueError
             For another length or values other than 0 and 1.
         """
-        mask = np.asarray(mask)
-        if mask.shape != (self.num_superpixels,) or not np.isin(mask, (0, 1)).all():
+        sample = np.asarray(sample)
+        if sample.shape != (self.num_superpixels,) or not np.isin(sample, (0, 1)).all():
             raise ValueError(
-                f"mask must be {self.num_superpixels} values of 0 or 1, one per superpixel; "
-                f"got shape {mask.shape}."
+                f"sample must be {self.num_superpixels} values of 0 or 1, one per superpixel; "
+                f"got shape {sample.shape}."
             )
-        self._set(mask.astype(np.uint8))
+        self._show(sample=sample.astype(np.uint8))
 
     def reset(self) -> None:
         """Show every superpixel again (the original image)."""
-        self._set(np.ones(self.num_superpixels, dtype=np.uint8))
+        self._show(sample=np.ones(self.num_superpixels, dtype=np.uint8))
 
     def show_top(self, k: int) -> None:
         """Show only the ``k`` superpixels with the largest positive weights, hide the rest.
@@ -422,17 +389,20 @@ class ExplorerState:
 
         Raises
         ------
+        TypeError
+            For a ``k`` that is not an int.
         ValueError
             For a negative ``k``.
         """
-        k = int(k)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise TypeError(f"k must be an int, got {k!r}.")
         if k < 0:
             raise ValueError(f"k must be 0 or more, got {k}.")
         coef = self.coef
         order = [j for j in np.argsort(-coef, kind="stable") if coef[j] > 0][:k]
-        mask = np.zeros(self.num_superpixels, dtype=np.uint8)
-        mask[order] = 1
-        self._set(mask)
+        sample = np.zeros(self.num_superpixels, dtype=np.uint8)
+        sample[order] = 1
+        self._show(sample=sample)
 
     # ----- changing the settings ---------------------------------------------------------
     def set_label(self, label: int) -> None:
@@ -450,8 +420,7 @@ class ExplorerState:
         ValueError
             For a label outside the model's classes.
         """
-        self.label = self._check_label(label)
-        self._update()
+        self._show(label=self._check_label(label))
 
     def set_kernel_width(self, kernel_width: float) -> None:
         """Refit the surrogate with another kernel width: no model calls.
@@ -469,19 +438,19 @@ class ExplorerState:
         Raises
         ------
         ValueError
-            For a width that is not positive and finite.
+            For a width that is not a positive finite number whose square is a float
+            (:func:`helpers.setting_checks.check_kernel_width`), or whose weights cannot be fitted
+            (all zero); either way nothing changes.
         """
-        width = float(kernel_width)
-        self._kernel(np.zeros(1), width)  # validates the width
-        self.kernel_width = width
-        self._update()
+        self._show(kernel_width=check_kernel_width(kernel_width))
 
     def set_hide_color(self, hide_color: Any) -> None:
-        """Use another fill for hidden superpixels (``None``, a colour or ``"blur"``).
+        """Use another ``hide_color`` for hidden superpixels (``None``, a colour or ``"blur"``).
 
-        The network sees the new fill at once. The surrogate has to be fitted on predictions
-        made with the same fill, so for a fill not used before the explanation's samples are
-        predicted again (``num_samples`` model calls, once per fill).
+        The network sees the new hide color at once. The surrogate has to be fitted on
+        predictions made with the same hide color, so for one not used before the
+        explanation's samples are predicted again (``num_samples`` model calls, once per
+        hide color).
 
         Parameters
         ----------
@@ -491,23 +460,23 @@ class ExplorerState:
         Raises
         ------
         ValueError
-            For a fill :func:`helpers.perturbation.hidden_image` refuses; nothing changes.
+            For a hide color :func:`helpers.perturbation.hidden_image` refuses; nothing
+            changes.
         """
-        self._hidden(hide_color)  # validates hide_color before anything changes
+        self._hidden(hide_color)  # validates hide_color before anything is predicted
         key = self._key(hide_color)
-        if key not in self._predictions:
+        if key not in self._predictions:  # kept even if the refit below fails: they are right
             self._predictions[key] = predict_samples(
                 self.image, self.segments, self.explanation.samples, self._call_model,
                 hide_color=hide_color, batch_size=self.batch_size, progress=False, cache=False,
             )  # fmt: skip
-        self.hide_color = hide_color
-        self._update()
+        self._show(hide_color=hide_color)
 
     # ----- internals ---------------------------------------------------------------------
-    def _distances(self, masks: np.ndarray, hide_color: Any) -> np.ndarray:
-        """The explanation's distance of each mask to the original (lime's: cosine)."""
+    def _distances(self, samples: np.ndarray, hide_color: Any) -> np.ndarray:
+        """The explanation's distance of each sample to the original (lime's: cosine)."""
         return kernels.sample_distances(
-            masks, self.distance_name, image=self.image, hidden=self._hidden(hide_color),
+            samples, self.distance_name, image=self.image, hidden=self._hidden(hide_color),
             segments=self.segments,
         )  # fmt: skip
 
@@ -548,16 +517,17 @@ class ExplorerState:
         return self._hidden_images[key]
 
     def _surrogate(self, label: int, hide_color: Any, width: float) -> SurrogateFit:
-        """LIME's surrogate for ``label``, from the stored samples' predictions with this fill."""
+        """LIME's surrogate for ``label``, from the stored samples' predictions with this
+        hide color (kept once fitted)."""
         key = (label, self._key(hide_color), width)
         if key in self._fits:
             return self._fits[key]
         e = self.explanation
-        same_fill = self._key(hide_color) == self._key(self._fit_fill)
-        if same_fill and width == self._fit_width and label in e.fits:
+        same = self._key(hide_color) == self._key(self._fit_hide_color)
+        if same and width == self._fit_width and label in e.fits:
             fit = e.fits[label]  # exactly the explanation's own numbers
         else:
-            distances = e.distances if same_fill else self._distances(e.samples, hide_color)
+            distances = e.distances if same else self._distances(e.samples, hide_color)
             with warnings.catch_warnings():  # a class never predicted: zero weights, quietly
                 warnings.simplefilter("ignore", ConstantPredictionWarning)
                 fit = fit_label(
@@ -568,21 +538,44 @@ class ExplorerState:
         self._fits[key] = fit
         return fit
 
-    def _set(self, mask: np.ndarray) -> None:
-        self._mask = mask
-        self._update()
+    def _masked_image(self, sample: np.ndarray, hide_color: Any) -> np.ndarray:
+        hidden = self._hidden(hide_color)
+        return perturb(self.image, self.segments, sample[None], hidden=hidden)[0]
 
-    def _update(self) -> None:
-        """Recompute every number for the current mask, label, fill and width."""
-        key = (self._key(self.hide_color), self._mask.tobytes())
-        if key not in self._visits:
-            image = self.masked_image
-            probabilities = self._call_model(image[None])[0]
-            self._visits[key] = Visit(self._mask.copy(), self.hide_color, probabilities)
-        else:  # seen before: move it to the end, so the record ends with the current mask
-            self._visits[key] = self._visits.pop(key)
-        self._current = self._visits[key]
-        self.model_probability = float(self._current.probabilities[self.label])
-        self.surrogate_prediction = self.surrogate_at(self._mask)
-        self.distance = float(self._distances(self._mask[None], self.hide_color)[0])
-        self.weight = float(self._kernel(np.array([self.distance]), self.kernel_width)[0])
+    def _show(
+        self,
+        *,
+        sample: np.ndarray | None = None,
+        label: int | None = None,
+        hide_color: Any = _UNCHANGED,
+        kernel_width: float | None = None,
+    ) -> None:
+        """Make the given sample, label, hide color and width current, with every number.
+
+        Everything is computed first (the model call, the surrogate, the distance and the
+        kernel weight); the state changes only when all of it succeeded, so an error leaves
+        the state, its numbers and its history as they were.
+        """
+        sample = self._sample if sample is None else sample
+        label = self.label if label is None else label
+        hide_color = self.hide_color if hide_color is _UNCHANGED else hide_color
+        width = self.kernel_width if kernel_width is None else kernel_width
+        key = (self._key(hide_color), sample.tobytes())
+        visit = self._visits.get(key)
+        if visit is None:
+            output = self._call_model(self._masked_image(sample, hide_color)[None])
+            output = check_predictions(output, 1, self.num_classes)
+            visit = Visit(sample.copy(), hide_color, output[0])
+        fit = self._surrogate(label, hide_color, width)
+        distance = float(self._distances(sample[None], hide_color)[0])
+        weight = float(self._kernel(np.array([distance]), width)[0])
+        # Nothing can fail from here on.
+        self._visits.pop(key, None)  # (re)inserted last: the record ends with the current sample
+        self._visits[key] = visit
+        self._current = visit
+        self._sample = sample.copy()
+        self.label, self.hide_color, self.kernel_width = label, hide_color, width
+        self.model_probability = float(visit.probabilities[label])
+        shown = self._sample.astype(np.float64)
+        self.surrogate_prediction = float(fit.intercept + fit.coef @ shown)
+        self.distance, self.weight = distance, weight

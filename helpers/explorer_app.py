@@ -4,7 +4,7 @@ Introduced in ``notebooks/06_explaining_predictions.ipynb``. :class:`ExplorerApp
 :class:`~helpers.explorer.ExplorerState`: the masked image (click a superpixel to hide or show
 it, through ``ipyevents``), the network's probability and the surrogate's prediction as large
 numbers, a small scatter of every (network, surrogate) pair so far, and the controls (label,
-fill, kernel width, reset, show top-k). The same app runs inline in a notebook and alone under
+hide color, kernel width, reset, show top-k). The same app runs inline in a notebook and alone under
 Voilà (``make explore``, ``apps/explorer.ipynb``).
 
 Each click costs one model call and one PNG encoding; ``benchmarks/bench_explorer.py``
@@ -23,10 +23,18 @@ import ipywidgets as widgets
 import numpy as np
 from ipyevents import Event
 
-from .explain import Explanation
-from .explorer import HIDE_COLORS, ExplorerState, default_explorer_inputs, hide_color_key
+from .explanation import Explanation
+from .explorer import HIDE_COLORS, ExplorerState, hide_color_key
 
-__all__ = ["ExplorerApp", "format_number", "scatter_svg"]
+__all__ = [
+    "IMAGE_CLASS",
+    "MODEL_CLASS",
+    "SURROGATE_CLASS",
+    "ExplorerApp",
+    "default_explorer_inputs",
+    "format_number",
+    "scatter_svg",
+]
 
 #: CSS classes the browser test and the benchmark find the numbers and the image by.
 MODEL_CLASS, SURROGATE_CLASS, IMAGE_CLASS = (
@@ -155,7 +163,7 @@ class ExplorerApp:
     ----------
     widget
         The whole app, an ``ipywidgets.VBox``.
-    image, numbers, scatter, label, fill, kernel_width, reset, top_k, show_top, status
+    image, numbers, scatter, label, hide_color, kernel_width, reset, top_k, show_top, status
         The parts, for notebooks and tests to read or drive.
     updates
         How many times the display has been redrawn (also in the page, ``data-updates``).
@@ -172,7 +180,7 @@ class ExplorerApp:
     >>> app = ExplorerApp.from_explanation(e, model)
     >>> app.click(3, 5)  # displayed pixel (3, 5) is image pixel (1, 2), in the first quarter
     >>> app.refresh()
-    >>> app.state.mask.tolist(), app.updates
+    >>> app.state.sample.tolist(), app.updates
     ([0, 1, 1, 1], 2)
     """
 
@@ -189,6 +197,7 @@ class ExplorerApp:
         self.state = state
         self.scale = int(scale)
         self.updates = 0
+        self._syncing = False
         self.last_update_seconds = float("nan")
         big = np.repeat(np.repeat(state.segments, self.scale, axis=0), self.scale, axis=1)
         self._outline = find_boundaries(big, mode="inner")
@@ -218,13 +227,18 @@ class ExplorerApp:
             value=state.label,
             description="label",
         )
-        fills = dict(HIDE_COLORS)
-        if hide_color_key(state.hide_color) not in {hide_color_key(v) for v in fills.values()}:
-            fills = {"explanation's fill": state.hide_color, **fills}
-        self._fills = fills
+        colors = dict(HIDE_COLORS)
+        if hide_color_key(state.hide_color) not in {hide_color_key(v) for v in colors.values()}:
+            colors = {"the explanation's": state.hide_color, **colors}
+        self._hide_colors = colors
         now = hide_color_key(state.hide_color)
-        current = next(n for n, v in fills.items() if hide_color_key(v) == now)
-        self.fill = widgets.Dropdown(options=list(fills), value=current, description="fill")
+        current = next(n for n, v in colors.items() if hide_color_key(v) == now)
+        self.hide_color = widgets.Dropdown(
+            options=list(colors),
+            value=current,
+            description="hide color",
+            style={"description_width": "initial"},
+        )
         self.kernel_width = widgets.FloatSlider(
             value=state.kernel_width,
             min=0.05,
@@ -252,7 +266,7 @@ class ExplorerApp:
         self.kernel_width.observe(
             self._guarded(lambda c: state.set_kernel_width(c["new"])), "value"
         )
-        self.fill.observe(self._guarded(self._on_fill), "value")
+        self.hide_color.observe(self._guarded(self._on_hide_color), "value")
         self.reset.on_click(self._guarded(lambda _: state.reset()))
         self.show_top.on_click(self._guarded(lambda _: state.show_top(self.top_k.value)))
 
@@ -272,14 +286,14 @@ class ExplorerApp:
         controls = widgets.VBox(
             [
                 self.label,
-                self.fill,
+                self.hide_color,
                 self.kernel_width,
                 widgets.HBox([self.reset, self.top_k, self.show_top]),
             ]
         )
         legend = widgets.HTML(
             "<div style='font-size:12px;line-height:1.35;color:#555;max-width:260px'>"
-            "Each dot is a mask you tried (red: this one). On the dashed line the surrogate "
+            "Each dot is a sample you tried (red: this one). On the dashed line the surrogate "
             "equals the network.</div>"
         )
         right = widgets.VBox(
@@ -294,7 +308,7 @@ class ExplorerApp:
     @classmethod
     def default(cls, *, num_samples: int | None = None, **kwargs: Any) -> ExplorerApp:
         """The explorer on MobileNetV2 and the tree frog (see
-        :func:`helpers.explorer.default_explorer_inputs`).
+        :func:`default_explorer_inputs`).
 
         Belongs with ``notebooks/06_explaining_predictions.ipynb``; ``apps/explorer.ipynb``
         (``make explore``) calls it, no notebook does.
@@ -365,7 +379,7 @@ class ExplorerApp:
         return pixels
 
     def numbers_html(self) -> str:
-        """The two large numbers and the mask's distance and kernel weight, as HTML.
+        """The two large numbers and the sample's distance and kernel weight, as HTML.
 
         Returns
         -------
@@ -375,7 +389,7 @@ class ExplorerApp:
             ``data-value``; the box carries the redraw count in ``data-updates``.
         """
         st = self.state
-        hidden = st.num_superpixels - int(st.mask.sum())
+        hidden = st.num_superpixels - int(st.sample.sum())
 
         def big(name: str, css: str, value: float, color: str) -> str:
             return (
@@ -387,7 +401,7 @@ class ExplorerApp:
 
         network = big("network, on this masked image", MODEL_CLASS, st.model_probability, "#1f77b4")
         surrogate = big(
-            "LIME surrogate, intercept + coef · mask",
+            "LIME surrogate, intercept + coef · sample",
             SURROGATE_CLASS,
             st.surrogate_prediction,
             "#d62728",
@@ -412,15 +426,22 @@ class ExplorerApp:
 
     # ----- events -------------------------------------------------------------------------
     def _guarded(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
-        """Run a handler, redraw, time it, and show an error in the status line, not a log."""
+        """Run a handler, redraw, time it, and show an error in the status line, not a log.
+
+        After an error the state is as it was (see :class:`ExplorerState`), and so are the
+        controls: a label, hide color or width the state refused is not left on show.
+        """
 
         def run(event: Any) -> None:
+            if self._syncing:  # a control being set back to the state's value
+                return
             start = time.perf_counter()
             try:
                 handler(event)
                 self.refresh()
                 self.status.value = ""
             except Exception as exc:  # shown to the learner; the page must stay usable
+                self._sync_controls()
                 self.status.value = (
                     f"<span style='color:#c00'>{html.escape(type(exc).__name__)}: "
                     f"{html.escape(str(exc))}</span>"
@@ -428,6 +449,21 @@ class ExplorerApp:
             self.last_update_seconds = time.perf_counter() - start
 
         return run
+
+    def _sync_controls(self) -> None:
+        """Show the state's label, hide color and kernel width in the controls again."""
+        st = self.state
+        now = hide_color_key(st.hide_color)
+        self._syncing = True
+        try:
+            if st.label in {value for _, value in self.label.options}:
+                self.label.value = st.label
+            self.hide_color.value = next(
+                n for n, v in self._hide_colors.items() if hide_color_key(v) == now
+            )
+            self.kernel_width.value = st.kernel_width
+        finally:
+            self._syncing = False
 
     def click(self, row: float, col: float) -> None:
         """What a click on the image at displayed pixel ``(row, col)`` does.
@@ -449,6 +485,56 @@ class ExplorerApp:
     def _on_click(self, event: dict[str, Any]) -> None:
         self.click(event["dataY"], event["dataX"])
 
-    def _on_fill(self, change: dict[str, Any]) -> None:
-        self.status.value = "Predicting LIME's samples with the new fill…"
-        self.state.set_hide_color(self._fills[change["new"]])
+    def _on_hide_color(self, change: dict[str, Any]) -> None:
+        self.status.value = "Predicting LIME's samples with the new hide color…"
+        self.state.set_hide_color(self._hide_colors[change["new"]])
+
+
+def default_explorer_inputs(
+    *, num_samples: int | None = None, random_state: int = 0
+) -> tuple[Explanation, Any]:
+    """The explorer's default content: MobileNetV2 (int8) and LIME on the tree frog.
+
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
+    (``apps/explorer.ipynb`` does, through :meth:`helpers.explorer_app.ExplorerApp.default`).
+    Deterministic: the same arguments give the same explanation in every process, so a test
+    can compute what a served explorer shows.
+
+    Parameters
+    ----------
+    num_samples
+        LIME samples; default 1000, or 300 under ``LIME_TUTORIAL_QUICK=1`` (``make test``).
+    random_state
+        Seed of the segmentation and the samples.
+
+    Returns
+    -------
+    explanation, model
+        The explanation of the top class, and the model (an
+        :class:`~helpers.models.ImageClassifier`).
+
+    Raises
+    ------
+    helpers.data.DataFileError
+        If the model or the image cannot be had.
+
+    Examples
+    --------
+    >>> explanation, model = default_explorer_inputs(num_samples=300)  # doctest: +SKIP
+    >>> model.name, explanation.labels  # doctest: +SKIP
+    ('mobilenet_v2', (31,))
+    """
+    from .data import load_image
+    from .explain import explain
+    from .models import load_model
+    from .settings import sample_budget
+
+    model = load_model("mobilenet_v2")
+    image = load_image("red_eyed_tree_frog.jpg", size=model.input_size)
+    if num_samples is None:
+        num_samples = sample_budget(1000, 300)
+    explanation = explain(
+        image, model, num_samples=num_samples, top_labels=1, random_state=random_state,
+        progress=False,
+    )  # fmt: skip
+    return explanation, model

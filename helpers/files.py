@@ -12,8 +12,9 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-__all__ = ["STALE_AFTER", "atomic_path", "reap_stale_parts"]
+__all__ = ["STALE_AFTER", "atomic_path", "jsonable", "reap_stale_parts"]
 
 #: A temporary ``.part`` file older than this (seconds) is left over by a killed write.
 STALE_AFTER = 3600.0
@@ -82,7 +83,9 @@ def atomic_path(dest: Path) -> Iterator[Path]:
         raise
 
 
-def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
+def reap_stale_parts(
+    dest: Path, *, older_than: float = STALE_AFTER, any_stem: bool = False
+) -> list[Path]:
     """Delete the temporary files that killed writes to ``dest`` left behind.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it (every save
@@ -97,6 +100,10 @@ def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Pat
         The file whose leftover temporary files are removed.
     older_than
         Minimum age in seconds (by modification time) of a file to remove.
+    any_stem
+        Also remove the leftovers of every other file in ``dest``'s folder with ``dest``'s
+        suffix (``.<any stem>.<random>.part<suffix>``): a folder of many such files (e.g.
+        :func:`helpers.dataset.explain_dataset`'s explanations) is cleaned in one pass.
 
     Returns
     -------
@@ -119,7 +126,8 @@ def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Pat
     dest = Path(dest)
     removed = []
     now = time.time()
-    pattern = f".{glob.escape(dest.stem)}.*.part{glob.escape(dest.suffix)}"
+    stem = "*" if any_stem else glob.escape(dest.stem)
+    pattern = f".{stem}.*.part{glob.escape(dest.suffix)}"
     for part in dest.parent.glob(pattern):
         try:
             if now - part.stat().st_mtime > older_than and part.is_file():
@@ -128,3 +136,40 @@ def reap_stale_parts(dest: Path, *, older_than: float = STALE_AFTER) -> list[Pat
         except FileNotFoundError:  # another process reaped it first
             continue
     return removed
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays, numpy scalars and tuples turned into JSON types.
+
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``, where the ``params`` of an
+    explanation are saved as JSON; no notebook calls it (the explanation record and the
+    dataset runner do).
+
+    Parameters
+    ----------
+    value
+        Any value; dicts, lists and tuples are converted recursively.
+
+    Returns
+    -------
+    object
+        The same data made of dicts (with ``str`` keys), lists, Python numbers, strings,
+        booleans and ``None``; other objects are returned as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jsonable({"a": np.arange(2), 3: (np.float64(0.5),)})
+    {'a': [0, 1], '3': [0.5]}
+    """
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value

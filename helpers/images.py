@@ -113,13 +113,38 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(resized)
 
 
+def _scaled_to_uint8(array: np.ndarray, mode: str) -> np.ndarray:
+    """Floats in [0, 1] (mode ``F``) or integers in 0..65535 (modes ``I...``) to 0..255."""
+    values = np.asarray(array, dtype=np.float64)
+    if mode == "F":
+        top, kind, unit = 1.0, "float", "[0, 1]"
+    else:
+        top, kind, unit = 65535.0, "32-bit integer", "0..65535 (16-bit)"
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if not np.isfinite(values).all() or low < 0 or high > top:
+        raise ValueError(
+            f"The image has {kind} pixels (PIL mode {mode!r}) from {low:.6g} to {high:.6g}; "
+            f"decode_image reads {kind} pixels only in {unit}, since no other range says "
+            "what is black and what is white. Fix: save the image with 8-bit (or 16-bit) "
+            f"integer pixels, or scale its values into {unit} first."
+        )
+    return np.round(values * (255.0 / top)).astype(np.uint8)
+
+
 def decode_image(source: Any) -> np.ndarray:
     """Decode an image file (a path or a binary file object) to ``(H, W, 3)`` uint8 RGB.
 
     Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (the data layer's loaders
-    and :func:`helpers.dataset.explain_dataset` do). Palette images are expanded, grayscale is
-    repeated to three channels and an alpha channel is composited over white
-    (:func:`to_rgb_uint8`).
+    and :func:`helpers.dataset.explain_dataset` do). The rules, in order:
+
+    - the EXIF orientation tag is applied (as image viewers do), so a photo taken on its side
+      is explained upright;
+    - palette images are expanded, and an alpha channel is composited over white
+      (:func:`to_rgb_uint8`), grayscale is repeated to three channels;
+    - 16-bit pixels are scaled by 255 / 65535; 32-bit integer pixels (PIL mode ``I``, which is
+      also how PIL may read 16-bit files) must lie in 0..65535 and are scaled the same way;
+      float pixels (mode ``F``) must lie in [0, 1], the float range of the whole package,
+      and are scaled by 255. Other ranges are refused, not guessed.
 
     Parameters
     ----------
@@ -137,6 +162,9 @@ def decode_image(source: Any) -> np.ndarray:
         If the data is not an image PIL can read.
     OSError
         If the file is truncated or damaged.
+    ValueError
+        For float pixels outside [0, 1] (or not finite) and integer pixels outside 0..65535,
+        naming the range found and the fix.
 
     Examples
     --------
@@ -146,14 +174,19 @@ def decode_image(source: Any) -> np.ndarray:
     >>> Image.new("LA", (3, 2), (10, 255)).save(buffer, format="PNG")
     >>> decode_image(io.BytesIO(buffer.getvalue()))[0, 0].tolist()
     [10, 10, 10]
+    >>> buffer = io.BytesIO()
+    >>> Image.new("F", (3, 2), 0.5).save(buffer, format="TIFF")
+    >>> decode_image(io.BytesIO(buffer.getvalue()))[0, 0].tolist()
+    [128, 128, 128]
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
-    with Image.open(source) as im:
-        im.load()
-        if im.mode == "P":
-            im = im.convert("RGBA")
-        elif im.mode == "LA":
+    with Image.open(source) as opened:
+        opened.load()
+        im = ImageOps.exif_transpose(opened)
+        if im.mode == "F" or (im.mode.startswith("I") and im.mode != "I;16"):
+            return to_rgb_uint8(_scaled_to_uint8(np.asarray(im), im.mode))
+        if im.mode in ("P", "PA", "LA"):
             im = im.convert("RGBA")
         elif im.mode not in ("L", "RGB", "RGBA", "I;16", "1"):
             im = im.convert("RGB")

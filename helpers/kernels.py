@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .setting_checks import check_choice, check_kernel_width
+
 __all__ = [
     "DISTANCES",
     "KERNELS",
@@ -94,8 +96,8 @@ def exponential_kernel(
     Raises
     ------
     ValueError
-        If ``kernel_width`` is not a positive finite number (booleans included), or
-        ``kernel`` is unknown.
+        If ``kernel_width`` is not a positive finite number (booleans included) whose square
+        is a float64 (:func:`helpers.setting_checks.check_kernel_width`), or ``kernel`` is unknown.
 
     Examples
     --------
@@ -106,15 +108,12 @@ def exponential_kernel(
     >>> np.round(exponential_kernel(d, 0.25, kernel="paper"), 4).tolist()
     [1.0, 0.3679]
     """
-    if (
-        isinstance(kernel_width, bool)
-        or not isinstance(kernel_width, int | float | np.number)
-        or not np.isfinite(kernel_width)
-        or kernel_width <= 0
-    ):
-        raise ValueError(f"kernel_width must be a positive number, got {kernel_width!r}.")
-    if kernel not in KERNELS:
-        raise ValueError(f"Unknown kernel {kernel!r}; choose one of {KERNELS}.")
+    width = check_kernel_width(kernel_width)
+    return _exponential_kernel(distances, width, check_choice(kernel, KERNELS, "kernel"))
+
+
+def _exponential_kernel(distances: np.ndarray, kernel_width: float, kernel: str) -> np.ndarray:
+    """:func:`exponential_kernel` for a checked width and kernel name."""
     d = np.asarray(distances, dtype=np.float64)
     weights = np.exp(-(d**2) / float(kernel_width) ** 2)
     return np.sqrt(weights) if kernel == "lime" else weights
@@ -234,7 +233,7 @@ def sample_distances(
     """Distance of each sample to the original, by name (see :data:`DISTANCES`).
 
     Belongs with ``notebooks/04_kernel_weighting.ipynb``; no notebook calls it
-    (:func:`helpers.explain.sample_weights` does). ``"pixel_l2"`` needs the ``image``, its
+    (:func:`helpers.fitting.sample_weights` does). ``"pixel_l2"`` needs the ``image``, its
     ``hidden`` image and ``segments`` labelled ``0..S-1``.
 
     Parameters

@@ -1,39 +1,41 @@
-"""Evaluating explanations: stability, fidelity, faithfulness, Kernel SHAP and theory.
+"""Evaluating explanations: stability, fidelity and faithfulness.
 
 Introduced in ``notebooks/04_kernel_weighting.ipynb`` (:func:`top_k`, to compare designs)
 and ``notebooks/06_explaining_predictions.ipynb`` (:func:`deletion_test`);
 ``notebooks/09_evaluating_explanations.ipynb`` uses the rest. Every function works on plain
 arrays (coefficient vectors, 0/1 samples, predictions) or on a ``classifier_fn``, so it applies to
-any model; nothing here draws random numbers without a seed.
+any model; nothing here draws random numbers without a seed. Kernel SHAP, exact Shapley
+values and LIME's large-sample limit, which are other explanations rather than measures of
+one, are in :mod:`helpers.shapley`.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from math import comb
+from typing import Any
 
 import numpy as np
 
-from .explain import UNSET, sample_weights
-from .perturbation import draw_samples, hidden_image
+from .classifiers import KerasClassifier, reinitialize_weights
+from .fitting import sample_weights
+from .perturbation import draw_samples
 from .prediction import predict_samples
+from .recipes import FROM_RECIPE, Settings
 from .segmentation import num_superpixels
-from .surrogates import weighted_r2, weighted_ridge
+from .surrogates import weighted_r2
+from .validation import check_random_state
 
 __all__ = [
     "auc",
     "deletion_insertion_curves",
     "deletion_test",
-    "exact_shapley",
     "fidelity_on_fresh_samples",
     "first_stable_index",
     "jaccard",
     "kendalls_w",
-    "kernel_shap",
-    "linear_pixel_model_limit",
     "mean_pairwise_jaccard",
-    "shapley_kernel_weights",
+    "randomized_copy",
     "spearman",
     "stability_summary",
     "top_k",
@@ -68,9 +70,12 @@ def top_k(coef: np.ndarray, k: int) -> frozenset[int]:
 
 
 def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float:
-    """``|a ∩ b| / |a ∪ b|`` (1 for two empty sets).
+    """``|a ∩ b| / |a ∪ b|`` (0 for two empty sets).
 
-    Introduced in ``notebooks/07_paper_figures.ipynb``.
+    Introduced in ``notebooks/07_paper_figures.ipynb``. For two empty sets the ratio is 0/0;
+    it counts as 0, as in scikit-learn's ``jaccard_score`` and :func:`helpers.paper.mask_iou`
+    (the same rule on pixels): no overlap was found, so no agreement is claimed. The top-k
+    sets compared in the notebooks are never empty.
 
     Parameters
     ----------
@@ -88,7 +93,7 @@ def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float
     0.3333333333333333
     """
     union = len(a | b)
-    return 1.0 if union == 0 else len(a & b) / union
+    return 0.0 if union == 0 else len(a & b) / union
 
 
 def mean_pairwise_jaccard(coefs: np.ndarray, k: int) -> float:
@@ -306,19 +311,19 @@ def fidelity_on_fresh_samples(
     >>> round(fidelity["r2_fresh"], 3), round(fidelity["model_at_original"], 3)
     (0.999, 1.0)
     """
-    p = explanation.params
+    settings = Settings.from_params(explanation.params)
     segments = explanation.segments
     samples = draw_samples(
         num_samples, num_superpixels(segments), random_state, keep_original=False
     )
     preds = predict_samples(
         explanation.image, segments, samples, classifier_fn,
-        hide_color=p.get("hide_color"), batch_size=batch_size, progress=False,
+        hide_color=settings.hide_color, batch_size=batch_size, progress=False,
     )[:, label]  # fmt: skip
     _, weights = sample_weights(
-        samples, distance=p.get("distance", "cosine"), kernel=p.get("kernel", "lime"),
-        kernel_width=p.get("kernel_width", 0.25), image=explanation.image, segments=segments,
-        hide_color=p.get("hide_color"),
+        samples, distance=settings.distance, kernel=settings.kernel,
+        kernel_width=settings.kernel_width, image=explanation.image, segments=segments,
+        hide_color=settings.hide_color,
     )  # fmt: skip
     surrogate = explanation.intercept[label] + samples @ explanation.coef[label]
     return {
@@ -429,8 +434,8 @@ def deletion_test(
     *,
     fraction: float = 0.1,
     num_random: int = 20,
-    random_state: int = 0,
-    hide_color=UNSET,
+    random_state: int | np.random.Generator = 0,
+    hide_color: Any = FROM_RECIPE,
     batch_size: int = 32,
 ) -> dict[str, object]:
     """How much hiding the explanation's top superpixels lowers the score, against random ones.
@@ -454,7 +459,8 @@ def deletion_test(
     random_state
         Seed of the random sets.
     hide_color
-        What hidden superpixels become; by default the explanation's own.
+        What hidden superpixels become; :data:`helpers.recipes.FROM_RECIPE` (the default)
+        is the explanation's own fill.
     batch_size
         Images per model call (``num_random + 2`` images in all).
 
@@ -487,12 +493,12 @@ def deletion_test(
     S = coef.size
     size = int(np.ceil(float(fraction) * S))
     top = np.argsort(-coef, kind="stable")[:size]
-    rng = np.random.default_rng(random_state)
+    rng, _ = check_random_state(random_state)
     samples = np.ones((2 + int(num_random), S), np.uint8)
     samples[1, top] = 0
     for row in range(2, len(samples)):
         samples[row, rng.choice(S, size=size, replace=False)] = 0
-    if hide_color is UNSET:
+    if hide_color is FROM_RECIPE:
         hide_color = explanation.params.get("hide_color")
     scores = predict_samples(
         explanation.image, explanation.segments, samples, classifier_fn,
@@ -508,161 +514,57 @@ def deletion_test(
     }
 
 
-# ----- Kernel SHAP -------------------------------------------------------------------------
-def shapley_kernel_weights(samples: np.ndarray, *, boundary_weight: float = 1e6) -> np.ndarray:
-    """Kernel SHAP's weights ``(S - 1) / (C(S, k) k (S - k))`` for samples with ``k`` ones.
+# ----- the model-randomization check -------------------------------------------------------
+def randomized_copy(model: KerasClassifier, *, random_state: int = 0) -> KerasClassifier:
+    """The same architecture with seeded random weights (the sanity check of Adebayo et al.).
 
-    Belongs with ``notebooks/09_evaluating_explanations.ipynb``; no notebook calls it
-    (:func:`kernel_shap` does). The empty and full samples have infinite weight in theory;
-    they get ``boundary_weight`` (a standard approximation).
-
-    Parameters
-    ----------
-    samples
-        ``(N, S)`` 0/1 rows.
-    boundary_weight
-        The weight of the all-zeros and all-ones rows.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N,)`` float64 weights.
-
-    Examples
-    --------
-    >>> shapley_kernel_weights(np.array([[1, 1, 1], [1, 0, 0], [0, 1, 1]])).round(4).tolist()
-    [1000000.0, 0.3333, 0.3333]
-    """
-    samples = np.asarray(samples)
-    S = samples.shape[1]
-    k = samples.sum(axis=1).astype(np.int64)
-    w = np.full(len(samples), float(boundary_weight))
-    inner = (k > 0) & (k < S)
-    binom = np.array([comb(S, int(x)) for x in k[inner]], dtype=np.float64)
-    w[inner] = (S - 1) / (binom * k[inner] * (S - k[inner]))
-    return w
-
-
-def kernel_shap(samples: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, float]:
-    """Kernel SHAP on LIME's samples: the same samples, the Shapley kernel, no penalty.
-
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. The samples should include
-    the empty and the full sample (they anchor the intercept and the sum of the values).
+    Introduced in ``notebooks/09_evaluating_explanations.ipynb``: an explanation that looks the
+    same for the trained network and for this copy does not depend on what the network
+    learned. The copy keeps the classifier's input size, preprocessing, names and batch size,
+    and is marked ``untrained``.
 
     Parameters
     ----------
-    samples
-        ``(N, S)`` 0/1 rows, e.g. an explanation's ``samples``.
-    targets
-        ``(N,)`` the model's scores on them.
+    model
+        The trained classifier, a :class:`helpers.classifiers.KerasClassifier` (for example
+        from :func:`helpers.models.classifier_fn`).
+    random_state
+        Seed of the new weights (:func:`helpers.classifiers.reinitialize_weights`: He-uniform
+        kernels, zero biases; independent of Keras' global seed).
 
     Returns
     -------
-    values, base
-        The Shapley value estimates ``(S,)`` and the base value (the model on the empty
-        sample).
-
-    Examples
-    --------
-    With every sample of 3 superpixels the estimates are exact (compare :func:`exact_shapley`):
-
-    >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
-    >>> y = z @ [0.5, 0.0, 0.25] + 0.1 * z[:, 0] * z[:, 2]
-    >>> values, base = kernel_shap(z, y)
-    >>> (values.round(4) + 0.0).tolist(), round(base, 4) + 0.0
-    ([0.55, 0.0, 0.3], 0.0)
-    """
-    w = shapley_kernel_weights(samples)
-    coef, intercept = weighted_ridge(samples, targets, w, alpha=0.0)
-    return coef, float(intercept)
-
-
-def exact_shapley(value: Callable[[np.ndarray], np.ndarray], num_players: int) -> np.ndarray:
-    """Exact Shapley values by enumerating all ``2**S`` coalitions (``S <= 16``).
-
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``.
-
-    Parameters
-    ----------
-    value
-        Maps a batch of 0/1 samples ``(B, S)`` to ``(B,)`` values; called once, on all
-        ``2**S`` samples.
-    num_players
-        ``S``, from 1 to 16.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(S,)`` the Shapley values; they sum to ``value(all ones) - value(all zeros)``.
+    helpers.classifiers.KerasClassifier
+        Named ``<name>_randomized``; the original is not changed.
 
     Raises
     ------
-    ValueError
-        For ``S`` outside 1..16.
+    TypeError
+        If ``model`` is not a :class:`~helpers.classifiers.KerasClassifier`.
 
     Examples
     --------
-    An interaction of players 0 and 2 is split evenly between them:
-
-    >>> def value(z):
-    ...     return z @ [0.5, 0.0, 0.25] + 0.1 * z[:, 0] * z[:, 2]
-    >>> exact_shapley(value, 3).round(6).tolist()
-    [0.55, 0.0, 0.3]
+    >>> random = randomized_copy(classifier_fn(cnn), random_state=1)  # doctest: +SKIP
+    >>> random.untrained, random.name  # doctest: +SKIP
+    (True, 'husky_wolf_cnn_randomized')
     """
-    S = int(num_players)
-    if not 1 <= S <= 16:
-        raise ValueError(f"Exact enumeration is for 1..16 players, got {S}.")
-    all_samples = ((np.arange(2**S)[:, None] >> np.arange(S)[None, :]) & 1).astype(np.uint8)
-    v = np.asarray(value(all_samples), dtype=np.float64)
-    sizes = all_samples.sum(axis=1)
-    weight = np.array([1.0 / (S * comb(S - 1, int(s))) for s in range(S)])
-    phi = np.zeros(S)
-    index = np.arange(2**S)
-    for j in range(S):
-        without = all_samples[:, j] == 0
-        with_j = index[without] | (1 << j)
-        phi[j] = np.sum(weight[sizes[without]] * (v[with_j] - v[without]))
-    return phi
+    import keras
 
-
-# ----- theory ------------------------------------------------------------------------------
-def linear_pixel_model_limit(
-    image: np.ndarray, segments: np.ndarray, pixel_weights: np.ndarray, hide_color=None
-) -> np.ndarray:
-    """LIME's large-sample limit for a model linear in the pixels, ``f(x) = sum_u λ_u x_u``.
-
-    Introduced in ``notebooks/09_evaluating_explanations.ipynb``. As Garreau & Mardaoui
-    (ICML 2021) show, for such a model the explanation of superpixel ``j`` tends to
-    ``β_j = sum_{u in j} λ_u (x_u - fill_u)`` as the number of samples grows: hiding ``j``
-    changes ``f`` by exactly that amount, whatever else is hidden, so ``f`` is linear in the
-    samples and the weighted regression recovers it once the ridge penalty is negligible.
-
-    Parameters
-    ----------
-    image
-        ``(H, W, C)`` the image explained.
-    segments
-        ``(H, W)`` labels ``0..S-1``.
-    pixel_weights
-        ``λ``, the model's weight of every pixel value, shaped like ``image``.
-    hide_color
-        The fill (see :func:`helpers.perturbation.hidden_image`).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(S,)`` the limit ``β``.
-
-    Examples
-    --------
-    >>> image = np.full((1, 4, 3), 100, np.uint8)
-    >>> weights = np.zeros((1, 4, 3))
-    >>> weights[0, 0, 0], weights[0, 3] = 0.01, 0.001  # one red value; a whole pixel
-    >>> linear_pixel_model_limit(image, np.array([[0, 0, 1, 1]]), weights, 0).round(6).tolist()
-    [1.0, 0.3]
-    """
-    x = np.asarray(image, dtype=np.float64)
-    fill = hidden_image(np.asarray(image), segments, hide_color).astype(np.float64)
-    contribution = (np.asarray(pixel_weights, dtype=np.float64) * (x - fill)).sum(axis=-1)
-    labels = np.asarray(segments).ravel()
-    return np.bincount(labels, weights=contribution.ravel(), minlength=num_superpixels(labels))
+    if not isinstance(model, KerasClassifier):
+        raise TypeError(
+            f"randomized_copy takes a KerasClassifier, got {type(model).__name__}. "
+            "Fix: wrap a Keras model first, randomized_copy(classifier_fn(model))."
+        )
+    clone = keras.models.clone_model(model.model)
+    reinitialize_weights(clone, random_state=random_state)
+    return KerasClassifier(
+        clone,
+        name=f"{model.name}_randomized",
+        display_name=f"{model.display_name}, randomized",
+        input_size=model.input_size,
+        preprocess=model.preprocess,
+        class_names=model.class_names,
+        untrained=True,
+        weights_source=f"seeded random weights (random_state={random_state})",
+        batch_size=model.batch_size,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .segmentation import num_superpixels
+from .validation import check_random_state
 
 __all__ = [
     "BLOG_FROG",
@@ -120,6 +121,10 @@ def figure4_input() -> np.ndarray:
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks (0 when both are empty).
 
+    The rule of :func:`helpers.metrics.jaccard`, on pixels. With both masks empty the ratio is
+    0/0; like scikit-learn's ``jaccard_score`` (``zero_division`` left at its default) it counts
+    as 0: no overlap was found, so no agreement is claimed.
+
     Introduced in ``notebooks/07_paper_figures.ipynb``.
 
     Parameters
@@ -152,7 +157,7 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def random_superpixel_iou(
     segments: np.ndarray, reference: np.ndarray, k: int, *, num_draws: int = 200,
-    random_state: int = 0,
+    random_state: int | np.random.Generator = 0,
 ) -> np.ndarray:  # fmt: skip
     """IoU with ``reference`` of ``num_draws`` masks made of ``k`` random superpixels.
 
@@ -194,7 +199,7 @@ def random_superpixel_iou(
     S = num_superpixels(segments)
     if not 1 <= int(k) <= S:
         raise ValueError(f"k must be between 1 and the {S} superpixels, got {k}.")
-    rng = np.random.default_rng(random_state)
+    rng, _ = check_random_state(random_state)
     return np.array(
         [
             mask_iou(np.isin(segments, rng.choice(S, size=int(k), replace=False)), reference)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .segmentation import num_superpixels, relabel
+from .setting_checks import check_choice, check_hide_color
 from .validation import check_batch_size, check_random_state, check_samples
 
 __all__ = [
@@ -102,6 +103,13 @@ def draw_samples(
             f"num_samples and num_superpixels must be positive, got {num_samples}, "
             f"{num_superpixels}."
         )
+    return _draw_samples(n, S, rng, check_choice(design, DESIGNS, "design"), keep_original)
+
+
+def _draw_samples(
+    n: int, S: int, rng: np.random.Generator, design: str, keep_original: bool = True
+) -> np.ndarray:
+    """:func:`draw_samples` for checked input: ``n, S >= 1``, a Generator, a known design."""
     if design == "bernoulli":
         samples = rng.integers(0, 2, size=(n, S), dtype=np.uint8)
     elif design == "antithetic":
@@ -135,8 +143,6 @@ def draw_samples(
     elif design == "keep_rate":
         rates = rng.uniform(size=(n, 1))
         samples = (rng.uniform(size=(n, S)) > KEEP_RATE_SCALE * rates).astype(np.uint8)
-    else:
-        raise ValueError(f"Unknown design {design!r}; choose one of {DESIGNS}.")
     if keep_original:
         samples[0] = 1
     return samples
@@ -185,9 +191,17 @@ def hidden_image(
     >>> hidden_image(image, segments, (0, 0, 255))[0, 0].tolist()
     [0, 0, 255]
     """
+    image = np.asarray(image)
+    return _hidden_image(image, relabel(segments), check_hide_color(hide_color, image), blur_sigma)
+
+
+def _hidden_image(
+    image: np.ndarray, segments: np.ndarray, hide_color: Any, blur_sigma: float = 5.0
+) -> np.ndarray:
+    """:func:`hidden_image` for checked input: labels ``0..S-1``, a fill valid for ``image``."""
     image = np.ascontiguousarray(image)  # so that the reshaped views below write into ``hidden``
     if hide_color is None:
-        labels = relabel(segments).ravel()
+        labels = segments.ravel()
         order = np.argsort(labels, kind="stable")
         bounds = np.flatnonzero(np.diff(labels[order])) + 1
         starts = np.concatenate([[0], bounds])
@@ -202,38 +216,13 @@ def hidden_image(
         hidden = np.empty_like(image)
         hidden.reshape(-1, image.shape[-1])[:] = means[labels]  # cast like lime's assignment
         return hidden
-    if isinstance(hide_color, str):
-        if hide_color != "blur":
-            raise ValueError(
-                f"hide_color={hide_color!r} is not understood. Use None (segment mean), a number, "
-                "an RGB triple, or 'blur'."
-            )
+    if isinstance(hide_color, str):  # "blur", the only string left after the checks
         from scipy.ndimage import gaussian_filter
 
         blurred = gaussian_filter(image.astype(np.float64), sigma=(blur_sigma, blur_sigma, 0))
         if image.dtype == np.uint8:
             return np.clip(np.round(blurred), 0, 255).astype(np.uint8)
         return blurred.astype(image.dtype)
-    try:
-        color = np.asarray(hide_color, dtype=np.float64)
-    except (TypeError, ValueError):
-        color = np.full(2, np.nan)  # not numbers: reported below
-    if color.ndim > 1 or color.size not in (1, image.shape[-1]) or not np.isfinite(color).all():
-        raise ValueError(
-            f"hide_color must be None, a number or one value per channel "
-            f"({image.shape[-1]}), 'gray' or 'blur'; got {hide_color!r}."
-        )
-    if image.dtype == np.uint8 and (color.min() < 0 or color.max() > 255):
-        raise ValueError(
-            f"hide_color={hide_color!r} is outside 0..255, the range of this uint8 image. "
-            "Fix: give a colour in 0..255, e.g. 128 for mid-gray."
-        )
-    if image.dtype != np.uint8 and (color.min() < 0 or color.max() > 1):
-        raise ValueError(
-            f"hide_color={hide_color!r} is outside [0, 1], the range of this float image (a "
-            "colour in 0..255 would be passed to the model as it is). Fix: divide it by 255, "
-            f"e.g. hide_color={color.max() / 255:.3g}, or use a uint8 image."
-        )
     hidden = np.empty_like(image)
     hidden[:] = hide_color
     return hidden
@@ -317,7 +306,7 @@ def perturb(
     labels = relabel(segments)
     samples = check_samples(samples, num_superpixels(labels), min_rows=1)
     if hidden is None:
-        hidden = hidden_image(image, labels, hide_color)
+        hidden = _hidden_image(image, labels, check_hide_color(hide_color, image))
     return _compose(image, _as_pixels(image), _as_pixels(hidden), labels.ravel(), samples)
 
 
@@ -364,9 +353,18 @@ def perturb_batches(
     image = np.asarray(image)
     labels = relabel(segments)
     samples = check_samples(samples, num_superpixels(labels), min_rows=1)
+    hidden = _hidden_image(image, labels, check_hide_color(hide_color, image))
+    yield from _perturb_batches(image, labels, samples, hidden, batch_size)
+
+
+def _perturb_batches(
+    image: np.ndarray, segments: np.ndarray, samples: np.ndarray, hidden: np.ndarray,
+    batch_size: int,
+) -> Iterator[np.ndarray]:  # fmt: skip
+    """:func:`perturb_batches` for checked input and a hidden image already made."""
     image_px = _as_pixels(image)
-    hidden_px = _as_pixels(hidden_image(image, labels, hide_color))
-    flat_labels = labels.ravel()
+    hidden_px = _as_pixels(hidden)
+    flat_labels = segments.ravel()
     for start in range(0, len(samples), batch_size):
         batch = samples[start : start + batch_size]
         yield _compose(image, image_px, hidden_px, flat_labels, batch)

@@ -151,7 +151,7 @@ def gray_out(explanation: Any, label: int, num_features: int = 5, gray: int = GR
 
     Examples
     --------
-    >>> from helpers.explain import fit_explanation
+    >>> from helpers.fitting import fit_explanation
     >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
     >>> scores = np.stack([1 - z @ [0.5, 0.0, 0.25], z @ [0.5, 0.0, 0.25]], axis=1)
     >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)

@@ -16,11 +16,66 @@ from typing import Any
 
 import numpy as np
 
-from .perturbation import perturb_batches
-from .segmentation import relabel
-from .validation import check_batch_memory, check_batch_size, check_predictions
+from .perturbation import _hidden_image, _perturb_batches
+from .segmentation import num_superpixels, relabel
+from .setting_checks import check_hide_color
+from .validation import (
+    LARGE_BATCH_BYTES,
+    LargeImageWarning,
+    check_batch_size,
+    check_predictions,
+    check_samples,
+)
 
-__all__ = ["predict_samples"]
+__all__ = ["check_batch_memory", "predict_samples"]
+
+
+def check_batch_memory(image_shape: tuple[int, ...], itemsize: int, batch_size: int) -> int:
+    """Estimate the peak bytes of the perturbed batches and warn when it is large.
+
+    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
+    (:func:`predict_samples` does). Two batches exist at a time (one being
+    built while the model runs on the other), and the classifier converts one to float32, so
+    the estimate is ``batch_size * H * W * C * (2 * itemsize + 4)``.
+
+    Parameters
+    ----------
+    image_shape
+        ``(H, W, C)`` of the image explained.
+    itemsize
+        Bytes per value of the image (1 for uint8).
+    batch_size
+        Images per classifier call.
+
+    Returns
+    -------
+    int
+        The estimated peak in bytes.
+
+    Warns
+    -----
+    LargeImageWarning
+        When the estimate exceeds :data:`LARGE_BATCH_BYTES` (1 GiB), with the fix.
+
+    Examples
+    --------
+    >>> check_batch_memory((224, 224, 3), 1, 32) / 2**20  # MiB
+    27.5625
+    """
+    values = int(np.prod(image_shape[:3]))
+    peak = int(batch_size) * values * (2 * int(itemsize) + 4)
+    if peak > LARGE_BATCH_BYTES:
+        per_image = values * (2 * int(itemsize) + 4)
+        fits = max(1, LARGE_BATCH_BYTES // per_image)
+        warnings.warn(
+            f"The image is {image_shape[1]} x {image_shape[0]} pixels: batches of {batch_size} "
+            f"perturbed copies will take about {peak / 2**30:.1f} GiB. Fix: resize the image "
+            f"to the model's input size first (helpers.images.resize_image), or pass "
+            f"batch_size={fits} or less.",
+            LargeImageWarning,
+            stacklevel=4,
+        )
+    return peak
 
 
 def _prefetched(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -108,9 +163,34 @@ def predict_samples(
     >>> p[:, 1].tolist()
     [1.0, 0.5, 0.0]
     """
+    image = np.asarray(image)
     segments = relabel(segments)
-    batch_size = check_batch_size(batch_size)
-    check_batch_memory(np.shape(image), np.asarray(image).itemsize, batch_size)
+    samples = check_samples(samples, num_superpixels(segments), min_rows=1)
+    hide_color = check_hide_color(hide_color, image)
+    hidden = _hidden_image(image, segments, hide_color)
+    return _predict_samples(
+        image, segments, samples, classifier_fn, hidden=hidden, hide_color=hide_color,
+        batch_size=check_batch_size(batch_size), progress=progress, cache=cache,
+    )  # fmt: skip
+
+
+def _predict_samples(
+    image: np.ndarray,
+    segments: np.ndarray,
+    samples: np.ndarray,
+    classifier_fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    hidden: np.ndarray,
+    hide_color: Any,
+    batch_size: int,
+    progress: bool,
+    cache: bool | None,
+) -> np.ndarray:
+    """:func:`predict_samples` for checked input and the hidden image made from ``hide_color``.
+
+    ``hide_color`` only keys the cache entry; the perturbed images are made from ``hidden``.
+    """
+    check_batch_memory(image.shape, image.itemsize, batch_size)
     from tqdm.auto import tqdm
 
     from . import cache as prediction_cache
@@ -130,7 +210,7 @@ def predict_samples(
                 "functools.partial that cannot be told apart from another). Fix: give the "
                 "classifier a fingerprint, or a module-level preprocessing function.",
                 prediction_cache.UncachedPredictionWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         else:
             key = prediction_cache.prediction_key(
@@ -145,14 +225,12 @@ def predict_samples(
                         f"Discarded a prediction cache entry that fails the output checks "
                         f"({exc}); the predictions are computed again and the entry replaced.",
                         prediction_cache.UncachedPredictionWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
 
     n = len(samples)
     predictions = None
-    batches = perturb_batches(
-        image, segments, samples, hide_color=hide_color, batch_size=batch_size
-    )
+    batches = _perturb_batches(image, segments, samples, hidden, batch_size)
     with tqdm(total=n, disable=not progress, desc="model calls", unit="img") as bar:
         start = 0
         for batch in _prefetched(batches):
@@ -177,6 +255,6 @@ def predict_samples(
                 "the cache directory writable, or point LIME_TUTORIAL_CACHE at a writable "
                 "directory (or turn the cache off).",
                 prediction_cache.UncachedPredictionWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
     return predictions

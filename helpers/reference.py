@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FixedMasks", "lime_explain_with_samples"]
+__all__ = ["FixedSamples", "lime_explain_with_samples"]
 
 
-class FixedMasks(np.random.RandomState):
-    """A ``RandomState`` whose ``randint`` returns given masks (lime's only random draw).
+class FixedSamples(np.random.RandomState):
+    """A ``RandomState`` whose ``randint`` returns given 0/1 samples (lime's only random draw).
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook names it
     (:func:`lime_explain_with_samples` hands it to lime).
@@ -25,22 +25,22 @@ class FixedMasks(np.random.RandomState):
 
     Parameters
     ----------
-    masks
+    samples
         ``(N, S)`` 0/1 samples, row 0 all ones, in the order lime should use them.
 
     Examples
     --------
-    >>> fixed = FixedMasks(np.array([[1, 1], [0, 1]]))
+    >>> fixed = FixedSamples(np.array([[1, 1], [0, 1]]))
     >>> fixed.randint(0, 2, 4).tolist()
     [1, 1, 0, 1]
     """
 
-    def __init__(self, masks: np.ndarray):
+    def __init__(self, samples: np.ndarray):
         super().__init__(0)
-        self._masks = np.asarray(masks, dtype=np.int64)
+        self._samples = np.asarray(samples, dtype=np.int64)
 
     def randint(self, low, high=None, size=None, dtype=int):
-        """The masks, flattened, when ``size`` is given; else one draw of ``RandomState(0)``.
+        """The samples, flattened, when ``size`` is given; else one draw of ``RandomState(0)``.
 
         Parameters
         ----------
@@ -49,12 +49,12 @@ class FixedMasks(np.random.RandomState):
         size
             The number (or shape) of values lime asks for; it must equal ``N * S``.
         dtype
-            Ignored; the masks are returned as int64.
+            Ignored; the samples are returned as int64.
 
         Returns
         -------
         numpy.ndarray or int
-            ``(N * S,)`` int64, a fresh copy of the masks row after row.
+            ``(N * S,)`` int64, a fresh copy of the samples row after row.
 
         Raises
         ------
@@ -63,9 +63,11 @@ class FixedMasks(np.random.RandomState):
         """
         if size is None:
             return super().randint(low, high)
-        if int(np.prod(size)) != self._masks.size:
-            raise ValueError(f"lime asked for {size} values, the masks have {self._masks.size}.")
-        return self._masks.reshape(-1).copy()
+        if int(np.prod(size)) != self._samples.size:
+            raise ValueError(
+                f"lime asked for {size} values, the samples have {self._samples.size}."
+            )
+        return self._samples.reshape(-1).copy()
 
 
 def lime_explain_with_samples(
@@ -128,7 +130,7 @@ def lime_explain_with_samples(
             "(make run and make test do this)."
         ) from exc
     explainer = LimeImageExplainer()
-    fixed = FixedMasks(samples)
+    fixed = FixedSamples(samples)
     explainer.random_state = fixed
     explainer.base.random_state = fixed
     return explainer.explain_instance(

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .setting_checks import check_choice
 from .validation import LARGE_SEGMENTATION_PIXELS, LargeImageWarning, check_image
 
 __all__ = [
@@ -134,7 +135,7 @@ def grid_segments(shape: tuple[int, int], n_rows: int = 8, n_cols: int | None = 
 
 def segment(
     image: np.ndarray,
-    method: str = "quickshift",
+    segmentation: str = "quickshift",
     *,
     random_state: int | np.random.Generator = 0,
     **params: Any,
@@ -148,7 +149,8 @@ def segment(
     image
         ``(H, W, 3)`` RGB (uint8 or float in [0, 1]); grayscale and RGBA are converted.
         Segment the image as displayed, not the model's preprocessed [-1, 1] input.
-    method
+    segmentation
+        The method, by the name :func:`helpers.explain.explain` takes it:
         ``"quickshift"`` (lime's default, with ``kernel_size=4, max_dist=200, ratio=0.2``),
         ``"slic"`` (default ``n_segments=100, compactness=10``), ``"felzenszwalb"`` (default
         ``scale=100, sigma=0.5, min_size=50``) or ``"grid"`` (``n_rows=8``, ``n_cols``).
@@ -167,8 +169,14 @@ def segment(
     Raises
     ------
     ValueError
-        For an unknown ``method``, or an image that :func:`helpers.validation.check_image`
-        refuses (which may also raise ``TypeError``).
+        For an unknown ``segmentation``, or an image that
+        :func:`helpers.validation.check_image` refuses (which may also raise ``TypeError``).
+
+    Warns
+    -----
+    helpers.validation.LargeImageWarning
+        For images above :data:`helpers.validation.LARGE_SEGMENTATION_PIXELS` (except
+        ``"grid"``).
 
     Examples
     --------
@@ -177,30 +185,36 @@ def segment(
     >>> labels.shape, num_superpixels(labels)
     ((32, 48), 24)
     """
+    image = check_image(image)
+    check_choice(segmentation, METHODS, "segmentation method")
+    return _segment(image, segmentation, random_state, params)
+
+
+def _segment(
+    image: np.ndarray, segmentation: str, random_state: Any, params: dict[str, Any]
+) -> np.ndarray:
+    """:func:`segment` for a checked image and a known method."""
     from skimage import segmentation as sk
 
-    image = check_image(image)
     pixels = image.shape[0] * image.shape[1]
-    if pixels > LARGE_SEGMENTATION_PIXELS and method != "grid":
+    if pixels > LARGE_SEGMENTATION_PIXELS and segmentation != "grid":
         warnings.warn(
             f"Segmenting a {image.shape[1]} x {image.shape[0]} image ({pixels / 1e6:.1f} MP) "
-            f"with {method} is slow and takes much memory (quickshift: about 100 s and 1.5 GB "
-            "at 12 MP). Fix: resize it first, e.g. helpers.images.resize_image(image, "
-            "(299, 299)), or use method='slic' or 'grid'.",
+            f"with {segmentation} is slow and takes much memory (quickshift: about 100 s and "
+            "1.5 GB at 12 MP). Fix: resize it first, e.g. helpers.images.resize_image(image, "
+            "(299, 299)), or use segmentation='slic' or 'grid'.",
             LargeImageWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if method == "quickshift":
+    if segmentation == "quickshift":
         kwargs = {**QUICKSHIFT_DEFAULTS, **params}
         labels = sk.quickshift(image, rng=random_state, **kwargs)
-    elif method == "slic":
+    elif segmentation == "slic":
         kwargs = {"n_segments": 100, "compactness": 10.0, "start_label": 0, **params}
         labels = sk.slic(image, **kwargs)
-    elif method == "felzenszwalb":
+    elif segmentation == "felzenszwalb":
         kwargs = {"scale": 100, "sigma": 0.5, "min_size": 50, **params}
         labels = sk.felzenszwalb(image, **kwargs)
-    elif method == "grid":
+    else:  # "grid"
         labels = grid_segments(image.shape[:2], **params)
-    else:
-        raise ValueError(f"Unknown segmentation method {method!r}; choose one of {METHODS}.")
     return relabel(labels)

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .setting_checks import check_choice, check_num_features
+
 __all__ = ["SURROGATES", "SurrogateFit", "fit_surrogate", "weighted_r2", "weighted_ridge"]
 
 SURROGATES = ("ridge", "lasso_path", "k_lasso", "forward_selection", "ols")
@@ -73,7 +75,7 @@ def weighted_ridge(
     """Weighted ridge with intercept in closed form, for one or several targets.
 
     Belongs with ``notebooks/05_surrogate_fitting.ipynb``; no notebook calls it
-    (:func:`fit_surrogate` and :func:`helpers.metrics.kernel_shap` do). The intercept is not
+    (:func:`fit_surrogate` and :func:`helpers.shapley.kernel_shap` do). The intercept is not
     penalised.
 
     Parameters
@@ -197,9 +199,9 @@ def _forward_selection(X, y, w, k):
 def fit_surrogate(
     samples: np.ndarray,
     targets: np.ndarray,
-    sample_weight: np.ndarray,
+    kernel_weights: np.ndarray,
     *,
-    method: str = "ridge",
+    surrogate: str = "ridge",
     num_features: int | None = None,
     alpha: float = 1.0,
 ) -> SurrogateFit:
@@ -213,11 +215,11 @@ def fit_surrogate(
         ``(N, S)`` 0/1 samples; row 0 is the original (all ones).
     targets
         ``(N,)`` the model's probability of the label for each sample.
-    sample_weight
-        ``(N,)`` kernel weights.
-    method
+    kernel_weights
+        ``(N,)`` the samples' kernel weights (scikit-learn's ``sample_weight``).
+    surrogate
         ``"ridge"``, ``"lasso_path"``, ``"k_lasso"``, ``"forward_selection"`` or ``"ols"``
-        (module docstring).
+        (module docstring); the same name as :func:`helpers.explain.explain`'s argument.
     num_features
         K, the number of superpixels to keep; ``None`` keeps all (``lasso_path`` and
         ``forward_selection`` then use all too).
@@ -233,7 +235,7 @@ def fit_surrogate(
     Raises
     ------
     ValueError
-        For an unknown ``method``, mismatched shapes, weights that are negative, not finite
+        For an unknown ``surrogate``, mismatched shapes, weights that are negative, not finite
         or all zero, or ``num_features < 1``.
 
     Examples
@@ -242,37 +244,50 @@ def fit_surrogate(
 
     >>> z = (np.arange(8)[::-1, None] >> np.arange(3)) & 1
     >>> y = 0.5 * z[:, 0] - 0.25 * z[:, 2] + 0.1
-    >>> fit = fit_surrogate(z, y, np.ones(8), method="ols")
+    >>> fit = fit_surrogate(z, y, np.ones(8), surrogate="ols")
     >>> (fit.coef.round(6) + 0.0).tolist(), round(fit.intercept, 6), round(fit.score, 6)
     ([0.5, 0.0, -0.25], 0.1, 1.0)
-    >>> fit_surrogate(z, y, np.ones(8), method="k_lasso", num_features=2).selected.tolist()
+    >>> fit_surrogate(z, y, np.ones(8), surrogate="k_lasso", num_features=2).selected.tolist()
     [0, 2]
     """
+    X, y, w = _checked_fit_input(samples, targets, kernel_weights)
+    check_choice(surrogate, SURROGATES, "surrogate")
+    return _fit_surrogate(X, y, w, surrogate, check_num_features(num_features), alpha)
+
+
+def _checked_fit_input(
+    samples: np.ndarray, targets: np.ndarray, kernel_weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(N, S)``, ``(N,)`` and ``(N,)`` float64 arrays, weights usable (the door of a fit)."""
     X = np.asarray(samples, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if method not in SURROGATES:
-        raise ValueError(f"Unknown surrogate {method!r}; choose one of {SURROGATES}.")
+    w = np.asarray(kernel_weights, dtype=np.float64)
     if X.ndim != 2 or y.shape != (len(X),) or w.shape != (len(X),):
         raise ValueError(
-            f"samples must be (N, S), targets and sample_weight (N,); got {X.shape}, {y.shape}, "
-            f"{w.shape}."
+            f"samples must be (N, S), targets and kernel_weights (N,); got {X.shape}, "
+            f"{y.shape}, {w.shape}."
         )
     if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
-        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+        raise ValueError("kernel_weights must be finite, non-negative and not all zero.")
+    return X, y, w
+
+
+def _fit_surrogate(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, surrogate: str, num_features: int | None,
+    alpha: float = 1.0,
+) -> SurrogateFit:  # fmt: skip
+    """:func:`fit_surrogate` for checked float64 input."""
     n_features = X.shape[1]
-    k = n_features if num_features is None else int(num_features)
-    if k < 1:
-        raise ValueError(f"num_features must be at least 1 (or None for all), got {num_features}.")
-    if method == "ridge":
+    k = n_features if num_features is None else num_features
+    if surrogate == "ridge":
         selected = np.arange(n_features) if k >= n_features else _highest_weights(X, y, w, k)
-    elif method in ("lasso_path", "k_lasso"):
+    elif surrogate in ("lasso_path", "k_lasso"):
         selected = _lasso_path(X, y, w, k)
-    elif method == "forward_selection":
+    elif surrogate == "forward_selection":
         selected = _forward_selection(X, y, w, k)
     else:
         selected = np.arange(n_features)
-    penalty = 0.0 if method in ("ols", "k_lasso") else alpha
+    penalty = 0.0 if surrogate in ("ols", "k_lasso") else alpha
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         coef_sel, intercept = weighted_ridge(X[:, selected], y, w, penalty)

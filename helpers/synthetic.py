@@ -240,7 +240,7 @@ def train_husky_wolf_cnn(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    order = np.random.default_rng(random_state).permutation(len(data.labels))
+    order = check_random_state(random_state)[0].permutation(len(data.labels))
     x = data.images[order].astype(np.float32)
     y = data.labels[order]
     model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)

@@ -1,13 +1,13 @@
 """Input checks shared by the LIME steps: clear errors that name the argument and the fix.
 
 Belongs with ``notebooks/06_explaining_predictions.ipynb``, whose :func:`explain` runs every
-check; no notebook imports it. Each argument has one rule, kept here, for every function
-that checks it.
+check; no notebook imports it. One rule per argument (image, segments, samples, labels, seeds,
+sizes, the model's input and output); the settings' rules are in :mod:`helpers.setting_checks`.
+Public functions check at their door and call private ``_...`` versions that trust their input.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,6 @@ __all__ = [
     "LARGE_SEGMENTATION_PIXELS",
     "MIN_SIDE",
     "LargeImageWarning",
-    "check_batch_memory",
     "check_batch_size",
     "check_image",
     "check_image_batch",
@@ -49,64 +48,14 @@ class LargeImageWarning(UserWarning):
     """
 
 
-def check_batch_memory(image_shape: tuple[int, ...], itemsize: int, batch_size: int) -> int:
-    """Estimate the peak bytes of the perturbed batches and warn when it is large.
-
-    Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
-    (:func:`helpers.prediction.predict_samples` does). Two batches exist at a time (one being
-    built while the model runs on the other), and the classifier converts one to float32, so
-    the estimate is ``batch_size * H * W * C * (2 * itemsize + 4)``.
-
-    Parameters
-    ----------
-    image_shape
-        ``(H, W, C)`` of the image explained.
-    itemsize
-        Bytes per value of the image (1 for uint8).
-    batch_size
-        Images per classifier call.
-
-    Returns
-    -------
-    int
-        The estimated peak in bytes.
-
-    Warns
-    -----
-    LargeImageWarning
-        When the estimate exceeds :data:`LARGE_BATCH_BYTES` (1 GiB), with the fix.
-
-    Examples
-    --------
-    >>> check_batch_memory((224, 224, 3), 1, 32) / 2**20  # MiB
-    27.5625
-    """
-    values = int(np.prod(image_shape[:3]))
-    peak = int(batch_size) * values * (2 * int(itemsize) + 4)
-    if peak > LARGE_BATCH_BYTES:
-        per_image = values * (2 * int(itemsize) + 4)
-        fits = max(1, LARGE_BATCH_BYTES // per_image)
-        warnings.warn(
-            f"The image is {image_shape[1]} x {image_shape[0]} pixels: batches of {batch_size} "
-            f"perturbed copies will take about {peak / 2**30:.1f} GiB. Fix: resize the image "
-            f"to the model's input size first (helpers.images.resize_image), or pass "
-            f"batch_size={fits} or less.",
-            LargeImageWarning,
-            stacklevel=3,
-        )
-    return peak
-
-
 def check_image(image: Any, name: str = "image") -> np.ndarray:
     """Validate an image and return it as ``(H, W, 3)``, uint8 or float in [0, 1].
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
     (:func:`helpers.explain.explain` and :func:`helpers.segmentation.segment` do).
 
-    Conversions (documented, never silent about anything ambiguous):
-
-    - 2-D ``(H, W)`` grayscale is repeated to three channels;
-    - RGBA ``(H, W, 4)`` is composited over white using its alpha channel.
+    Conversions: 2-D ``(H, W)`` grayscale is repeated to three channels; RGBA ``(H, W, 4)`` is
+    composited over white using its alpha channel.
 
     Parameters
     ----------
@@ -273,8 +222,8 @@ def check_predictions(predictions: Any, batch_len: int, num_classes: int | None)
     Raises
     ------
     ValueError
-        Not 2-D, the wrong number of rows or columns, or values that are not finite numbers;
-        each message says how to fix the classifier.
+        Not 2-D, the wrong number of rows or columns, no column at all, complex numbers, or
+        values that are not finite numbers; each message says how to fix the classifier.
 
     Examples
     --------
@@ -302,6 +251,16 @@ def check_predictions(predictions: Any, batch_len: int, num_classes: int | None)
         raise ValueError(
             f"classifier_fn returned {p.shape[0]} rows for a batch of {batch_len} images. "
             "Fix: return exactly one row of class scores per input image."
+        )
+    if p.shape[1] == 0:
+        raise ValueError(
+            "classifier_fn returned 0 classes (shape "
+            f"{p.shape}): there is no score to explain. Fix: return one column per class."
+        )
+    if np.iscomplexobj(p):
+        raise ValueError(
+            f"classifier_fn returned complex numbers (dtype {p.dtype}); LIME explains real "
+            "scores. Fix: return real probabilities, e.g. np.abs(z) or z.real if that is meant."
         )
     if num_classes is not None and p.shape[1] != num_classes:
         raise ValueError(
@@ -555,7 +514,7 @@ def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> l
     """The labels to explain: ``labels`` as given, else the ``top_labels`` best scores.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it
-    (:func:`helpers.explain.explain` and :func:`helpers.explain.fit_explanation` do). With
+    (:func:`helpers.explain.explain` and :func:`helpers.fitting.fit_explanation` do). With
     ``labels=None`` the order is lime's: the arg-sort of the original image's scores, best
     first.
 
@@ -587,6 +546,11 @@ def check_labels(labels: Any, top_labels: Any, original_scores: np.ndarray) -> l
     ([1, 2], [0])
     """
     num_classes = len(original_scores)
+    if num_classes == 0:
+        raise ValueError(
+            "The classifier returned no class scores (0 classes), so there is no label to "
+            "explain. Fix: make classifier_fn return one column per class."
+        )
     if labels is not None:
         given = list(np.atleast_1d(np.asarray(labels, dtype=object)))
         wrong = [lab for lab in given if isinstance(lab, bool | np.bool_)

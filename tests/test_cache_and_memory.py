@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from profiling import peak_rss_of_explain  # benchmarks/profiling.py (pytest's pythonpath)
 
 from helpers import explain as ex
 from helpers import segmentation
-from helpers.profiling import peak_rss_of_explain
 
 IMG = np.random.default_rng(0).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
 SEG = segmentation.grid_segments((32, 32), 4, 4)

@@ -168,20 +168,6 @@ def test_figure4_crop_is_the_photo_not_the_gray_panels(offline_data):
     assert (corners.min(axis=-1) < 200).all()
 
 
-def test_install_keras_files_copies_class_index_atomically(copied_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "keras_home", lambda: tmp_path / "keras")
-    installed = data.install_keras_files(download=False)
-    dest = tmp_path / "keras" / "models" / "imagenet_class_index.json"
-    assert installed == [dest]
-    assert data.file_hash(dest) == SOURCES_SHA256["keras/models/imagenet_class_index.json"]
-    assert not list(dest.parent.glob("*.part"))
-    # A corrupted cache copy is replaced by the verified one.
-    dest.write_text("{}")
-    data.install_keras_files(download=False)
-    assert data.file_hash(dest) == SOURCES_SHA256["keras/models/imagenet_class_index.json"]
-
-
 def test_data_cli_fetches_and_reports(offline_data, capsys):
     assert data._main([]) == 0
     out = capsys.readouterr().out

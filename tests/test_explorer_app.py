@@ -28,8 +28,11 @@ class Counting:
     def __init__(self, model):
         self.model, self.images = model, 0
         self.class_names, self.display_name = model.class_names, model.display_name
+        self.fail = False
 
     def __call__(self, images):
+        if self.fail:
+            raise RuntimeError("the model failed")
         self.images += len(images)
         return self.model(images)
 
@@ -81,30 +84,30 @@ def test_a_click_toggles_the_superpixel_under_it_and_redraws(app):
     j = st.superpixel_at(row, col)
     before = app.image.value
     _click(app, row, col)
-    assert st.mask[j] == 0 and st.mask.sum() == st.num_superpixels - 1
+    assert st.sample[j] == 0 and st.sample.sum() == st.num_superpixels - 1
     assert _shown(app, MODEL_CLASS)[0] == st.model_probability
-    assert _shown(app, SURROGATE_CLASS)[0] == st.intercept + st.coef @ st.mask
+    assert _shown(app, SURROGATE_CLASS)[0] == st.intercept + st.coef @ st.sample
     assert app.image.value != before and app.scatter.value.count("<circle") == 2
     assert app.status.value == ""
     assert 0 < app.last_update_seconds < 5
     assert app.render().shape == (2 * st.segments.shape[0], 2 * st.segments.shape[1], 3)
     _click(app, row, col)  # again: shown again
-    assert st.mask.all()
+    assert st.sample.all()
 
 
 def test_a_click_on_the_images_last_pixel_is_inside(app):
     st = app.state
     h, w = st.segments.shape
     app.click(h * app.scale, w * app.scale)  # the browser can round up to the edge
-    assert st.mask[st.superpixel_at(h - 1, w - 1)] == 0
+    assert st.sample[st.superpixel_at(h - 1, w - 1)] == 0
 
 
 def test_controls_drive_the_state(app):
     st, model = app.state, app.state.model
     app.show_top.click()
-    assert st.mask.sum() == min(5, int((st.coef > 0).sum()))
+    assert st.sample.sum() == min(5, int((st.coef > 0).sum()))
     app.reset.click()
-    assert st.mask.all()
+    assert st.sample.all()
     calls = model.images
     app.kernel_width.value = 0.5
     assert st.kernel_width == 0.5 and model.images == calls  # refit, no model calls
@@ -113,7 +116,7 @@ def test_controls_drive_the_state(app):
     app.label.value = other
     assert st.label == other and model.images == calls
     assert f"({other})" in app.numbers.value
-    app.fill.value = "black"
+    app.hide_color.value = "black"
     assert st.hide_color == 0 and model.images > calls
     assert _shown(app, MODEL_CLASS)[0] == st.model_probability
     assert app.label.options[0][0].startswith("tree_frog")
@@ -124,6 +127,19 @@ def test_an_error_is_shown_in_the_status_line_not_raised(app):
     assert "KeyError" in app.status.value
     _click(app, 10, 10)
     assert app.status.value == ""
+
+
+def test_a_refused_change_sets_the_control_back_and_leaves_the_numbers(app):
+    st, model = app.state, app.state.model
+    shown = app.numbers.value
+    model.fail = True  # predicting the samples with another hide color fails
+    app.hide_color.value = "black"
+    assert "RuntimeError: the model failed" in app.status.value
+    assert st.hide_color is None and app.hide_color.value == "segment mean"
+    assert app.numbers.value == shown
+    model.fail = False
+    app.hide_color.value = "black"  # the same choice again now works
+    assert st.hide_color == 0 and app.status.value == ""
 
 
 def test_scatter_covers_values_outside_zero_one():

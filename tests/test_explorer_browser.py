@@ -1,4 +1,5 @@
-"""The explorer served alone by Voilà, driven in Debian's headless Chromium with Playwright.
+"""The explorer served alone by Voilà (``apps/explorer_server.py``), driven in Debian's
+headless Chromium with Playwright (``tests/browser_driver.py``).
 
 Marked ``browser``. Without Chromium (or Playwright) the test is skipped, with a reason that
 says how to install it; under ``CI=true`` that skip is a failure instead, so CI cannot pass
@@ -10,13 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import browser_driver as drv
+import explorer_server as srv
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from helpers import explorer_server as srv
-from helpers.explorer import ExplorerState, default_explorer_inputs
-from helpers.explorer_app import format_number
+from helpers.explorer import ExplorerState
+from helpers.explorer_app import default_explorer_inputs, format_number
 
 pytestmark = pytest.mark.browser
 
@@ -32,9 +34,9 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = srv.find_chromium()
+    path = drv.find_chromium()
     if path is None:
-        _unavailable(f"Chromium not found. {srv.INSTALL_CHROMIUM}")
+        _unavailable(f"Chromium not found. {drv.INSTALL_CHROMIUM}")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -75,16 +77,16 @@ def test_clicking_a_superpixel_shows_exactly_what_explorer_state_computes(
     server = srv.VoilaServer(env=env, timeout=60)
     try:
         server.start()
-        with srv.chromium_page(chromium, tmp_path / "profile") as page:
-            srv.open_explorer(page, server.url, timeout=180)
-            shown = srv.read_numbers(page)
+        with drv.chromium_page(chromium, tmp_path / "profile") as page:
+            drv.open_explorer(page, server.url, timeout=180)
+            shown = drv.read_numbers(page)
             assert shown["model_text"] == format_number(before[0])
             assert shown["surrogate_text"] == format_number(before[1])
             assert float(shown["model_value"]) == before[0]
             assert float(shown["surrogate_value"]) == before[1]
 
-            latency_ms = srv.click_pixel(page, row, col, timeout=30)
-            shown = srv.read_numbers(page)
+            latency_ms = drv.click_pixel(page, row, col, timeout=30)
+            shown = drv.read_numbers(page)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             assert shown["model_text"] == format_number(after[0])
             assert shown["surrogate_text"] == format_number(after[1])
@@ -120,6 +122,6 @@ def test_a_page_that_does_not_load_in_time_is_a_clear_error(chromium, tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen()  # accepts connections, never answers
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
-        with srv.chromium_page(chromium, tmp_path / "profile") as page:
+        with drv.chromium_page(chromium, tmp_path / "profile") as page:
             with pytest.raises(TimeoutError, match="did not show its numbers within 3 s"):
-                srv.open_explorer(page, url, timeout=3)
+                drv.open_explorer(page, url, timeout=3)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from helpers import explain as ex
-from helpers import metrics, perturbation, segmentation, toy_models
+from helpers import metrics, perturbation, segmentation, shapley, toy_models
 
 
 def test_top_k_and_jaccard_on_hand_made_rankings():
     assert metrics.top_k(np.array([0.1, 0.5, -1.0, 0.5]), 2) == {1, 3}
     assert metrics.jaccard({1, 2, 3}, {2, 3, 4}) == 0.5
+    assert metrics.jaccard(set(), set()) == 0.0  # paper.mask_iou's rule (issue 20)
     coefs = np.array([[3, 2, 1, 0], [3, 2, 0, 1], [0, 1, 2, 3]], float)
     # top-2 sets: {0,1}, {0,1}, {2,3}: pairs 1, 0, 0
     assert metrics.mean_pairwise_jaccard(coefs, 2) == pytest.approx(1 / 3)
@@ -77,26 +78,26 @@ def test_true_order_gives_the_best_deletion_and_insertion_auc(region_setup):
 
 def test_exact_shapley_of_an_additive_model_is_its_coefficients():
     w = np.array([0.5, -1.0, 2.0, 0.0, 3.0])
-    phi = metrics.exact_shapley(lambda z: 7.0 + z @ w, 5)
+    phi = shapley.exact_shapley(lambda z: 7.0 + z @ w, 5)
     np.testing.assert_allclose(phi, w, atol=1e-12)
 
 
 def test_exact_shapley_of_an_interaction_splits_it_evenly():
-    phi = metrics.exact_shapley(lambda z: z[:, 0] * z[:, 1], 3)
+    phi = shapley.exact_shapley(lambda z: z[:, 0] * z[:, 1], 3)
     np.testing.assert_allclose(phi, [0.5, 0.5, 0.0], atol=1e-12)
 
 
 def test_kernel_shap_on_all_coalitions_equals_exact_shapley():
     S = 6
-    all_masks = ((np.arange(2**S)[:, None] >> np.arange(S)) & 1).astype(np.uint8)
+    all_samples = ((np.arange(2**S)[:, None] >> np.arange(S)) & 1).astype(np.uint8)
 
     def value(z):
         return z[:, 0] * z[:, 1] + 0.5 * z[:, 2] - z[:, 3] * z[:, 4] * z[:, 5]
 
-    phi, base = metrics.kernel_shap(all_masks, value(all_masks))
-    np.testing.assert_allclose(phi, metrics.exact_shapley(value, S), atol=1e-4)
+    phi, base = shapley.kernel_shap(all_samples, value(all_samples))
+    np.testing.assert_allclose(phi, shapley.exact_shapley(value, S), atol=1e-4)
     assert base == pytest.approx(0.0, abs=1e-4)
-    w = metrics.shapley_kernel_weights(all_masks)
+    w = shapley.shapley_kernel_weights(all_samples)
     assert w[0] == w[-1] == 1e6 and w[1] == pytest.approx(5 / (6 * 1 * 5))
 
 
@@ -110,7 +111,7 @@ def test_linear_pixel_model_limit_is_reached_as_n_grows():
         f = (x.astype(np.float64) * lam).sum(axis=(1, 2, 3))
         return np.stack([-f, f], axis=1)
 
-    limit = metrics.linear_pixel_model_limit(image, segments, lam)
+    limit = shapley.linear_pixel_model_limit(image, segments, lam)
     errors = []
     for n in (50, 500, 5000):
         e = ex.explain(image, model, segments=segments, num_samples=n, labels=[1],

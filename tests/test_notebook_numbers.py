@@ -8,6 +8,7 @@ from skimage.segmentation import quickshift
 
 from helpers import data, kernels, perturbation, segmentation, synthetic, toy_models
 from helpers.explain import explain
+from helpers.fitting import refit
 from helpers.segmentation import num_superpixels
 
 
@@ -230,7 +231,7 @@ def test_05_exercise_ridge_on_few_paper_samples(images):
         e = explain(frog, model, segments=segments, num_samples=n, recipe="paper", labels=[1],
                     random_state=0, progress=False)  # fmt: skip
         for surrogate, k in (("ridge", None), ("k_lasso", 10)):
-            coef = e.refit(surrogate=surrogate, num_features=k).coef[1]
+            coef = refit(e, surrogate=surrogate, num_features=k).coef[1]
             found[(n, surrogate)] = len(set(np.argsort(-coef)[:6].tolist()) & truth)
             on_truth[(n, surrogate)] = round(float(coef[sorted(truth)].sum()), 2)
         if n == 100:
@@ -246,7 +247,8 @@ def test_08_reading_the_numbers():
 
     predict, husky, animal, segments = _husky_on_snow(confounded=True)
     S = num_superpixels(segments)
-    on_animal = np.bincount(segments.ravel(), weights=animal.ravel()) / np.bincount(segments.ravel())
+    flat = segments.ravel()
+    on_animal = np.bincount(flat, weights=animal.ravel()) / np.bincount(flat)
     is_background = on_animal < 0.5
     e = explain(husky, predict, segments=segments, num_samples=1000, labels=[1], hide_color=0,
                 random_state=0, progress=False)  # fmt: skip

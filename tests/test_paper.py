@@ -39,7 +39,7 @@ def test_mask_iou_and_the_random_baseline():
     a = np.zeros((4, 4), bool)
     a[:2] = True
     assert paper.mask_iou(a, a) == 1.0 and paper.mask_iou(a, ~a) == 0.0
-    assert paper.mask_iou(np.zeros(3, bool), np.zeros(3, bool)) == 0.0
+    assert paper.mask_iou(np.zeros(3, bool), np.zeros(3, bool)) == 0.0  # as metrics.jaccard
     with pytest.raises(ValueError, match="same shape"):
         paper.mask_iou(a, a[:2])
     segments = np.repeat(np.arange(4), 4).reshape(4, 4)  # four rows, one superpixel each
@@ -68,3 +68,14 @@ def test_07_electric_guitar_overlaps_the_published_panel_beyond_chance(offline_d
         assert iou > 2 * chance.mean(), (recipe, iou, chance.mean())
         if recipe == "lime":
             assert iou > np.quantile(chance, 0.95), (iou, np.quantile(chance, 0.95))
+
+
+def test_mask_iou_and_jaccard_follow_one_rule():
+    from helpers import metrics
+
+    rng = np.random.default_rng(0)
+    pairs = [(np.zeros(6, bool), np.zeros(6, bool))]
+    pairs += [(rng.random(6) < 0.4, rng.random(6) < 0.4) for _ in range(50)]
+    for a, b in pairs:
+        sets = set(np.flatnonzero(a).tolist()), set(np.flatnonzero(b).tolist())
+        assert paper.mask_iou(a, b) == metrics.jaccard(*sets)

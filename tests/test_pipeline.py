@@ -14,6 +14,7 @@ from pipeline_fixtures import quadrant_softmax, small
 
 from helpers import explain as ex
 from helpers import kernels, perturbation, segmentation, surrogates, toy_models
+from helpers.fitting import ConstantPredictionWarning
 from helpers.segmentation import num_superpixels
 
 
@@ -78,7 +79,7 @@ def test_same_seed_gives_byte_identical_files(frog, tmp_path):
 
 def test_unseeded_explanations_record_their_seed(frog):
     first = _explain(frog, None)
-    again = _explain(frog, first.params["seed"])
+    again = _explain(frog, first.params["random_state"])
     np.testing.assert_array_equal(first.samples, again.samples)
     assert first.coef.keys() == again.coef.keys()
     for label in first.labels:
@@ -179,7 +180,7 @@ def test_kernel_weights_in_unit_interval_and_decreasing(d, width):
     n=st.integers(1, 12),
     hide=st.sampled_from([None, 0, (10, 250, 3), "blur"]),
 )
-def test_row_zero_and_all_ones_masks_keep_the_image(seed, shape, cells, n, hide):
+def test_row_zero_and_all_ones_samples_keep_the_image(seed, shape, cells, n, hide):
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
     segments = segmentation.grid_segments(shape, 2, cells)
@@ -342,7 +343,7 @@ def test_bad_classifier_non_finite():
 
 
 def test_constant_predictions_warn_and_give_zero_weights():
-    with pytest.warns(ex.ConstantPredictionWarning, match="same"):
+    with pytest.warns(ConstantPredictionWarning, match="same"):
         e = _run(fn=lambda x: np.tile([0.25, 0.75], (len(x), 1)), labels=[1])
     np.testing.assert_array_equal(e.coef[1], 0.0)
     assert e.intercept[1] == pytest.approx(0.75)

@@ -123,7 +123,7 @@ def test_fit_surrogate_equals_lime_base(cases, ours, theirs, k):
                 samples, preds[:, label], distances, 1, theirs, 100000 if k is None else k
             )
             fit = surrogates.fit_surrogate(
-                samples, preds[:, label], weights, method=ours, num_features=k
+                samples, preds[:, label], weights, surrogate=ours, num_features=k
             )
             np.testing.assert_allclose(fit.coef, coef, atol=1e-8, rtol=0, err_msg=name)
             assert fit.intercept == pytest.approx(intercept, abs=1e-8)
@@ -144,13 +144,13 @@ def test_forward_selection_and_ols_agree_with_lime_and_sklearn(cases):
     coef, intercept, score, local_pred, used = _lime_base_fit(
         samples, y, d, 1, "forward_selection", 4
     )
-    fit = surrogates.fit_surrogate(samples, y, w, method="forward_selection", num_features=4)
+    fit = surrogates.fit_surrogate(samples, y, w, surrogate="forward_selection", num_features=4)
     assert fit.selected.tolist() == [int(j) for j in used]
     np.testing.assert_allclose(fit.coef, coef, atol=1e-8)
     assert fit.intercept == pytest.approx(intercept, abs=1e-8)
     assert fit.score == pytest.approx(score, abs=1e-8)
     assert fit.local_pred == pytest.approx(local_pred, abs=1e-8)
-    ols = surrogates.fit_surrogate(samples, y, w, method="ols")
+    ols = surrogates.fit_surrogate(samples, y, w, surrogate="ols")
     ref = LinearRegression().fit(samples, y, sample_weight=w)
     np.testing.assert_allclose(ols.coef, ref.coef_, atol=1e-8)
     assert ols.intercept == pytest.approx(ref.intercept_, abs=1e-8)

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import data, images, metrics, models, paper
+from helpers import classifiers, data, images, metrics, models, paper
 from helpers.explain import explain
 from helpers.explanation import Explanation
 from helpers.segmentation import num_superpixels
@@ -74,7 +74,7 @@ def test_the_raw_output_offset(mobilenet_v2, frog):
 
 def test_interface(mobilenet_v2):
     m = mobilenet_v2
-    assert isinstance(m, models.ImageClassifier)
+    assert isinstance(m, classifiers.ImageClassifier)
     assert (m.name, m.input_size, m.untrained) == ("mobilenet_v2", (224, 224), False)
     assert len(m.class_names) == 1000 and m.class_names[TREE_FROG] == "tree_frog"
     assert "real ImageNet weights" in m.weights_source and "MobileNetV2" in m.description
@@ -224,4 +224,4 @@ def test_untrained_only_by_name(untrained_inception):
     assert untrained_inception.untrained and "UNTRAINED" in untrained_inception.description
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert models.randomized_copy(untrained_inception, random_state=1).untrained
+        assert metrics.randomized_copy(untrained_inception, random_state=1).untrained

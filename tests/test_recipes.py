@@ -8,7 +8,8 @@ from pipeline_fixtures import quadrant_softmax, small
 from scipy.ndimage import gaussian_filter
 
 from helpers import kernels, perturbation, segmentation
-from helpers.explain import RECIPES, explain
+from helpers.explain import explain
+from helpers.recipes import RECIPES, Settings
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +85,18 @@ def test_lime_kernel_is_the_paper_kernel_at_sqrt2_width():
 
 def test_lime_recipe_is_the_default(image, segments, tmp_path):
     default = explain(image, quadrant_softmax, segments=segments, random_state=3, progress=False)
-    named = explain(image, quadrant_softmax, segments=segments, random_state=3, progress=False,
-                    recipe="lime", **RECIPES["lime"])  # fmt: skip
-    assert (
-        default.save(tmp_path / "a.npz").read_bytes() == named.save(tmp_path / "b.npz").read_bytes()
-    )
+    spelled_out = explain(
+        image, quadrant_softmax, segments=segments, random_state=3, progress=False,
+        recipe="lime", design="bernoulli", hide_color=None, distance="cosine", kernel="lime",
+        kernel_width=0.25, surrogate="ridge", num_features=None,
+    )  # fmt: skip
+    as_settings = explain(image, quadrant_softmax, segments=segments, random_state=3,
+                          progress=False, recipe=Settings())  # fmt: skip
+    assert RECIPES["lime"] == Settings()
+    first = default.save(tmp_path / "a.npz").read_bytes()
+    assert first == spelled_out.save(tmp_path / "b.npz").read_bytes()
+    assert first == as_settings.save(tmp_path / "c.npz").read_bytes()
+    assert default.settings == Settings()  # read back from the params it recorded
     assert default.params["recipe"] == "lime" and default.params["kernel"] == "lime"
     np.testing.assert_allclose(
         default.kernel_weights, np.sqrt(np.exp(-(default.distances**2) / 0.25**2))

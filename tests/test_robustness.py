@@ -268,7 +268,8 @@ def test_7_stale_temporary_files_are_reaped_on_the_next_write(tmp_path):
 
 # ----- 5. large images ---------------------------------------------------------------------
 def test_5_large_images_warn_with_the_expected_peak_and_the_fix():
-    from helpers.validation import LargeImageWarning, check_batch_memory
+    from helpers.prediction import check_batch_memory
+    from helpers.validation import LargeImageWarning
 
     with pytest.warns(
         LargeImageWarning, match=r"about 6\.4 GiB.*resize_image.*batch_size=4 or less"

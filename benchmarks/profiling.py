@@ -1,8 +1,9 @@
 """Measuring what an explanation costs: peak memory in a fresh process.
 
-Not a LIME step: tooling used by ``benchmarks/bench_explain.py`` and the tests, to check
-the claim of ``notebooks/02_perturbation.ipynb`` that streaming bounds memory. Belongs with
-``notebooks/02_perturbation.ipynb`` for that reason; no notebook imports it.
+Tooling, not part of the ``helpers`` package: ``benchmarks/bench_explain.py`` imports it as a
+sibling module, and ``tests/test_cache_and_memory.py`` through pytest's ``pythonpath``. It
+checks the claim of ``notebooks/02_perturbation.ipynb`` that streaming bounds memory, so it
+belongs with that notebook; no notebook imports it.
 """
 
 from __future__ import annotations
