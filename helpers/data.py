@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import reap_stale
 from .images import decode_image, resize_image
 from .settings import DATA_CACHE_ENV, DATA_ENV, env_path
 
@@ -352,7 +353,7 @@ def fetch(name: str, *, progress: bool = True) -> Path:
             f"The download cache {cache} is a file, not a directory. Fix: set "
             f"{DATA_CACHE_ENV} to a directory (or remove that file)."
         )
-    _reap_stale_downloads(target.parent)
+    reap_stale(target.parent, "tmp*")  # pooch's temporary files of killed downloads
     fetcher = pooch.create(
         path=cache,
         base_url="",
@@ -375,23 +376,6 @@ def fetch(name: str, *, progress: bool = True) -> Path:
             f"Fix: connect to the internet, or set {DATA_ENV} to a directory that holds "
             f"{entry.path} (for example the offline mirror ../shared/data)."
         ) from exc
-
-
-def _reap_stale_downloads(folder: Path) -> None:
-    """Remove pooch's temporary download files that a killed download left in ``folder``."""
-    import time
-
-    from .files import STALE_AFTER
-
-    if not folder.is_dir():
-        return
-    now = time.time()
-    for part in folder.glob("tmp*"):
-        try:
-            if part.is_file() and now - part.stat().st_mtime > STALE_AFTER:
-                part.unlink()
-        except FileNotFoundError:
-            continue
 
 
 def data_status() -> list[dict[str, object]]:

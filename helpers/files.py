@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STALE_AFTER", "atomic_path", "jsonable", "reap_stale_parts"]
+__all__ = ["STALE_AFTER", "atomic_path", "jsonable", "reap_stale", "reap_stale_parts"]
 
 #: A temporary ``.part`` file older than this (seconds) is left over by a killed write.
 STALE_AFTER = 3600.0
@@ -83,6 +83,56 @@ def atomic_path(dest: Path) -> Iterator[Path]:
         raise
 
 
+def reap_stale(folder: Path, pattern: str, *, older_than: float = STALE_AFTER) -> list[Path]:
+    """Delete the files in ``folder`` matching ``pattern`` older than ``older_than`` seconds.
+
+    Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it. The one
+    reaper of the package: a write or download killed with ``kill -9`` never reaches its
+    clean-up, so its temporary file stays. :func:`reap_stale_parts` (every save) and the data
+    layer (pooch's ``tmp*`` downloads) call it with their own patterns. Younger files may
+    belong to a write in progress in another process and are left alone.
+
+    Parameters
+    ----------
+    folder
+        The folder to clean (a missing folder has nothing to clean).
+    pattern
+        A :meth:`pathlib.Path.glob` pattern of temporary names, within ``folder``.
+    older_than
+        Minimum age in seconds (by modification time) of a file to remove.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import os, tempfile, time
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     old, new = Path(folder) / "tmp_old", Path(folder) / "tmp_new"
+    ...     _ = old.write_text("half"), new.write_text("writing")
+    ...     os.utime(old, (time.time() - 7200, time.time() - 7200))
+    ...     [p.name for p in reap_stale(Path(folder), "tmp*")]
+    ['tmp_old']
+    """
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for part in folder.glob(pattern):
+        try:
+            if part.is_file() and now - part.stat().st_mtime > older_than:
+                part.unlink()
+                removed.append(part)
+        except FileNotFoundError:  # another process reaped it first
+            continue
+    return removed
+
+
 def reap_stale_parts(
     dest: Path, *, older_than: float = STALE_AFTER, any_stem: bool = False
 ) -> list[Path]:
@@ -121,21 +171,11 @@ def reap_stale_parts(
     ['.numbers.0123456789ab.part.txt']
     """
     import glob
-    import time
 
     dest = Path(dest)
-    removed = []
-    now = time.time()
     stem = "*" if any_stem else glob.escape(dest.stem)
     pattern = f".{stem}.*.part{glob.escape(dest.suffix)}"
-    for part in dest.parent.glob(pattern):
-        try:
-            if now - part.stat().st_mtime > older_than and part.is_file():
-                part.unlink()
-                removed.append(part)
-        except FileNotFoundError:  # another process reaped it first
-            continue
-    return removed
+    return reap_stale(dest.parent, pattern, older_than=older_than)
 
 
 def jsonable(value: Any) -> Any:

@@ -79,6 +79,27 @@ def test_missing_file_offline_names_file_directory_and_fix(monkeypatch, tmp_path
     assert not list((tmp_path / "cache").rglob("*.jpg"))  # nothing half-written
 
 
+def test_a_killed_downloads_leftover_is_reaped_by_the_next_download(monkeypatch, tmp_path):
+    """pooch downloads into ``tmp*`` beside the target; kill -9 leaves it (the one reaper)."""
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    (cache / "images").mkdir(parents=True)
+    stale, fresh = cache / "images" / "tmpa1b2c3", cache / "images" / "tmpd4e5f6"
+    stale.write_bytes(b"half a download")
+    fresh.write_bytes(b"another download in progress")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    monkeypatch.delenv("LIME_TUTORIAL_DATA", raising=False)
+    monkeypatch.setenv("LIME_TUTORIAL_CACHE", str(cache))
+    entry = data.registry()["images/dogs.png"]
+    offline = data.RegistryEntry(**{**entry.__dict__, "url": "http://127.0.0.1:9/dogs.png"})
+    monkeypatch.setitem(data.registry(), "images/dogs.png", offline)
+    with pytest.raises(data.DataFileError):
+        data.fetch("images/dogs.png", progress=False)
+    assert not stale.exists() and fresh.read_bytes() == b"another download in progress"
+
+
 def test_missing_file_without_data_dir_says_so(monkeypatch, tmp_path):
     monkeypatch.delenv("LIME_TUTORIAL_DATA", raising=False)
     monkeypatch.setenv("LIME_TUTORIAL_CACHE", str(tmp_path / "cache"))
