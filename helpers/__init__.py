@@ -1,8 +1,8 @@
 """Helpers for the "LIME, step by step" notebooks.
 
 The map below lists every module, LIME's steps first and in the order the method runs them,
-then the models, the evaluation and the plumbing. The numbers in brackets are the notebooks
-that introduce each module (``notebooks/NN_*.ipynb``); "behind" marks a module that no
+then the models, the evaluation, the apps and the plumbing. The numbers in brackets are the
+notebooks that introduce each module (``notebooks/NN_*.ipynb``); "behind" marks a module that no
 notebook imports, working under the one named. Each public name's docstring says the same
 for the name ("Introduced in" or "Belongs with"); ``tests/test_docstrings.py`` checks these
 notes against the notebooks and this map against the modules.
@@ -53,9 +53,18 @@ The evaluation
 - :mod:`helpers.shapley` — Kernel SHAP, exact Shapley values, LIME's large-sample limit (09)
 - :mod:`helpers.reference` — the ``lime`` package itself, run on our samples (06)
 - :mod:`helpers.paper` — what the paper and the blog published, Figure 4 included (00, 07)
-- :mod:`helpers.explorer` — the LIME explorer's logic: one mask, the network next to the
-  surrogate (06)
-- :mod:`helpers.explorer_app` — the explorer's widgets (ipywidgets, ipyevents) (06)
+
+The apps
+
+- :mod:`helpers.explorer` — the LIME explorer's logic: one 0/1 sample, the network next to
+  the surrogate (06)
+- :mod:`helpers.explorer_app` — the explorer's widgets (ipywidgets, ipyevents) and its
+  default content (06)
+
+Outside the package, the tooling that serves or measures them: ``apps/explorer.ipynb`` (the
+page Voilà serves) and ``apps/explorer_server.py`` (``make explore``), ``benchmarks/`` (with
+``profiling.py``), ``tests/browser_driver.py`` (Chromium), ``scripts/run_notebooks.py``
+(``make run``) and ``scripts/assignments.py`` (nbgrader).
 
 The plumbing
 
@@ -69,7 +78,7 @@ The plumbing
 - :mod:`helpers.images` — pixels to RGB ``uint8``, and resizing (00, 07)
 - :mod:`helpers.validation` — the input checks, one rule per argument, each error with its
   fix (behind 06)
-- :mod:`helpers.setting_checks` — the settings' rules: names, kernel width, K, the fill
+- :mod:`helpers.setting_checks` — the settings' rules: names, kernel width, K, the hide color
   (behind 07)
 - :mod:`helpers.cache` — the opt-in prediction cache (behind 06)
 - :mod:`helpers.files` — atomic writes: every file appears whole or not at all (behind 06)
