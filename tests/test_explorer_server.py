@@ -52,7 +52,16 @@ def _get(port: int, path: str, host: str | None = None) -> tuple[int, bytes]:
 
 
 def _kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
-    return [p for p in processes if "ipykernel_launcher" in " ".join(p.cmdline())]
+    """The live kernels among ``processes`` (a culled kernel that Voilà has not reaped yet is
+    a zombie: it has exited and holds no memory)."""
+    live = []
+    for p in processes:
+        try:
+            if "ipykernel_launcher" in " ".join(p.cmdline()):
+                live.append(p)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return live
 
 
 def _wait_for(condition, seconds: float) -> bool:

@@ -213,7 +213,7 @@ def test_05_exercise_twelve_superpixels_k_lasso_picks_the_largest_changes(images
     z = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
     y = np.concatenate([model(b)[:, 1] for b in perturbation.perturb_batches(frog, segments, z)])
     w = kernels.exponential_kernel(kernels.cosine_distance(z))
-    selected = surrogates.fit_surrogate(z, y, w, method="k_lasso", num_features=6).selected
+    selected = surrogates.fit_surrogate(z, y, w, surrogate="k_lasso", num_features=6).selected
     change = np.abs(frog.astype(float) - perturbation.hidden_image(frog, segments)).sum(axis=2)
     per_superpixel = {j: change[segments == j].sum() for j in truth}
     predicted = sorted(truth, key=per_superpixel.get, reverse=True)[:6]
