@@ -4,7 +4,7 @@ Belongs with ``notebooks/06_explaining_predictions.ipynb``, whose :func:`explain
 writes it through :func:`helpers.prediction.predict_samples`; no notebook imports it.
 Predictions are stored as ``.npz`` (no pickle) under ``<data cache>/predictions/``, keyed by a
 SHA-256 of everything they depend on: the model's identity, the image, the segments, the 0/1
-samples, the fill (``hide_color``) and the batch size. Any change of any of these is a
+samples, the hide color (``hide_color``) and the batch size. Any change of any of these is a
 different key, so a stale entry is never read.
 
 Turn it on with ``explain(..., cache=True)`` or ``LIME_TUTORIAL_PREDICTION_CACHE=1``.
@@ -124,7 +124,7 @@ def prediction_key(
     hide_color: Any,
     batch_size: int,
 ) -> str:
-    """SHA-256 over model identity, image, segments, samples, fill and batch size.
+    """SHA-256 over model identity, image, segments, samples, hide color and batch size.
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook calls it.
 
@@ -137,7 +137,7 @@ def prediction_key(
     samples
         The ``(N, S)`` 0/1 samples whose perturbed images are predicted.
     hide_color
-        The fill of hidden superpixels; it enters the key through its ``repr``.
+        The hide color of hidden superpixels; it enters the key through its ``repr``.
     batch_size
         Images per model call (outputs may differ in the last bits between batch sizes).
 

@@ -12,7 +12,7 @@ Differences from ``lime.lime_image`` (each deliberate): every random choice come
 ``random_state`` (the seed drawn when it is ``None`` is recorded); ``labels``, when given, is
 what gets explained (lime ignores it when ``top_labels`` is set); segment labels need not
 start at 0 or be contiguous; perturbed images are built per batch without a Python loop.
-For the same segments, samples and fill the numbers equal lime's.
+For the same segments, samples and hide color the numbers equal lime's.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def explain(
         ``"bernoulli"``, ``"antithetic"``, ``"stratified"``, ``"sobol"``, the paper's
         ``"uniform_count"`` or the MATLAB ``"keep_rate"``.
     hide_color
-        Fill of hidden superpixels: ``None`` (segment mean), a number/RGB triple in the image's
+        What hidden superpixels become: ``None`` (segment mean), a number/RGB triple in the image's
         scale, ``"gray"`` (the paper's, :data:`helpers.paper.GRAY`) or ``"blur"``.
     distance, kernel, kernel_width
         Distance of each sample to the original (:data:`helpers.kernels.DISTANCES`:

@@ -343,7 +343,7 @@ def refit(explanation: Explanation, **changes: Any) -> Explanation:
     **changes
         Any of :data:`REFIT_SETTINGS` (``surrogate``, ``num_features``, ``kernel``,
         ``kernel_width``, ``distance``, ``labels``); the rest is the explanation's own
-        (:meth:`helpers.recipes.Settings.from_params`). The fill (``hide_color``) cannot
+        (:meth:`helpers.recipes.Settings.from_params`). The hide color cannot
         change: the predictions were made with it.
 
     Returns

@@ -387,7 +387,7 @@ def deletion_insertion_curves(
     classifier_fn, label
         The model and the class whose score is followed.
     hide_color
-        The fill of removed superpixels (black by default).
+        The hide color of removed superpixels (black by default).
     batch_size
         Images per model call (``2 S + 2`` images in all).
 
@@ -460,7 +460,7 @@ def deletion_test(
         Seed of the random sets.
     hide_color
         What hidden superpixels become; :data:`helpers.recipes.FROM_RECIPE` (the default)
-        is the explanation's own fill.
+        is the explanation's own hide color.
     batch_size
         Images per model call (``num_random + 2`` images in all).
 

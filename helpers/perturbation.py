@@ -198,7 +198,7 @@ def hidden_image(
 def _hidden_image(
     image: np.ndarray, segments: np.ndarray, hide_color: Any, blur_sigma: float = 5.0
 ) -> np.ndarray:
-    """:func:`hidden_image` for checked input: labels ``0..S-1``, a fill valid for ``image``."""
+    """:func:`hidden_image` for checked input: labels ``0..S-1``, a valid hide color."""
     image = np.ascontiguousarray(image)  # so that the reshaped views below write into ``hidden``
     if hide_color is None:
         labels = segments.ravel()

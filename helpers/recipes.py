@@ -2,7 +2,7 @@
 
 Belongs with ``notebooks/07_paper_figures.ipynb``, which compares the three recipes through
 ``explain(..., recipe=...)``. A :class:`Settings` holds the choices that shape an explanation
-besides the segments and the samples: the sampling design, the fill (``hide_color``), the
+besides the segments and the samples: the sampling design, the hide color (``hide_color``), the
 distance, the kernel and its width, the surrogate and its number of features. It is frozen and
 checked when made, so a :class:`Settings` is always valid; :func:`helpers.explain.explain` takes
 one (or a recipe's name) and records it in ``Explanation.params``.
@@ -26,8 +26,8 @@ from .paper import GRAY as PAPER_GRAY
 from .perturbation import DESIGNS
 from .setting_checks import (
     check_choice,
-    check_fill_range,
     check_hide_color,
+    check_hide_color_range,
     check_kernel_width,
     check_num_features,
 )
@@ -42,7 +42,7 @@ __all__ = [
     "resolve",
 ]
 
-#: The middle gray of 0..255: the explorer's and notebook 02's "gray" fill (not the paper's).
+#: The middle gray of 0..255: the explorer's and notebook 02's "mid gray" (not the paper's).
 MID_GRAY = 128
 
 
@@ -82,7 +82,7 @@ class Settings:
     design
         How samples are drawn (:data:`helpers.perturbation.DESIGNS`).
     hide_color
-        The fill of hidden superpixels (:func:`helpers.perturbation.hidden_image`); ``"gray"``
+        What hidden superpixels become (:func:`helpers.perturbation.hidden_image`); ``"gray"``
         is the paper's gray, turned into a number in the image's scale by :func:`resolve`.
     distance, kernel, kernel_width
         :data:`helpers.kernels.DISTANCES`, :data:`helpers.kernels.KERNELS` and ``w``.
@@ -93,7 +93,7 @@ class Settings:
     ------
     ValueError
         For an unknown name, a kernel width that is not usable, a ``num_features`` below 1
-        or a fill that is not understood.
+        or a hide color that is not understood.
 
     Examples
     --------
@@ -195,7 +195,7 @@ RECIPES: dict[str, Settings] = {
         surrogate="k_lasso",
         num_features=10,
     ),
-    # The MATLAB write-up: per-sample keep rate, black fill, fraction hidden as distance,
+    # The MATLAB write-up: per-sample keep rate, hidden in black, fraction hidden as distance,
     # exp(-d^2/sigma^2) with sigma = 0.35, weighted least squares.
     "matlab": Settings(
         recipe="matlab",
@@ -225,7 +225,7 @@ def resolve(
 
     Belongs with ``notebooks/07_paper_figures.ipynb``; no notebook calls it
     (:func:`helpers.explain.explain` does). With an ``image``, ``hide_color="gray"`` becomes
-    the paper's gray in the image's scale (154 for uint8, 154/255 for floats) and the fill is
+    the paper's gray in the image's scale (154 for uint8, 154/255 for floats) and the hide color is
     checked against the image's range.
 
     Parameters
@@ -274,5 +274,5 @@ def resolve(
         changes["hide_color"] = PAPER_GRAY if image.dtype == np.uint8 else PAPER_GRAY / 255.0
     settings = base.replace(**changes) if changes else base  # checked once, when made
     if image is not None:
-        check_fill_range(settings.hide_color, image)
+        check_hide_color_range(settings.hide_color, image)
     return settings

@@ -1,4 +1,4 @@
-"""The rules of LIME's settings: a named choice, the kernel width, K and the fill.
+"""The rules of LIME's settings: a named choice, the kernel width, K and the hide color.
 
 Belongs with ``notebooks/07_paper_figures.ipynb``, whose recipes are made of these settings;
 no notebook imports it. :class:`helpers.recipes.Settings` checks itself with these rules when
@@ -16,8 +16,8 @@ import numpy as np
 __all__ = [
     "KERNEL_WIDTH_RANGE",
     "check_choice",
-    "check_fill_range",
     "check_hide_color",
+    "check_hide_color_range",
     "check_kernel_width",
     "check_num_features",
 ]
@@ -148,7 +148,7 @@ def check_num_features(num_features: Any) -> int | None:
 
 
 def check_hide_color(hide_color: Any, image: np.ndarray | None = None) -> Any:
-    """Validate a fill: ``None``, ``"blur"``, ``"gray"``, a number or one value per channel.
+    """Validate a hide color: ``None``, ``"blur"``, ``"gray"``, a number or one value per channel.
 
     Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
     (:func:`helpers.perturbation.hidden_image` and :func:`helpers.recipes.resolve` do).
@@ -159,9 +159,9 @@ def check_hide_color(hide_color: Any, image: np.ndarray | None = None) -> Any:
     Parameters
     ----------
     hide_color
-        The fill.
+        The hide color.
     image
-        The image it fills, or ``None`` to check the form only.
+        The image it is used on, or ``None`` to check the form only.
 
     Returns
     -------
@@ -187,7 +187,7 @@ def check_hide_color(hide_color: Any, image: np.ndarray | None = None) -> Any:
     if isinstance(hide_color, str):
         if hide_color == "gray":
             if image is not None:
-                check_fill_range(hide_color, image)  # raises, with the fix
+                check_hide_color_range(hide_color, image)  # raises, with the fix
             return hide_color
         raise ValueError(
             f"hide_color={hide_color!r} is not understood. Use None (segment mean), a number, "
@@ -209,12 +209,12 @@ def check_hide_color(hide_color: Any, image: np.ndarray | None = None) -> Any:
             f"'gray' or 'blur'; got {hide_color!r}."
         )
     if image is not None:
-        check_fill_range(hide_color, image)
+        check_hide_color_range(hide_color, image)
     return hide_color
 
 
-def check_fill_range(hide_color: Any, image: np.ndarray) -> None:
-    """A fill colour already checked in form must lie in the image's range.
+def check_hide_color_range(hide_color: Any, image: np.ndarray) -> None:
+    """A hide color already checked in form must lie in the image's range.
 
     Belongs with ``notebooks/02_perturbation.ipynb``; no notebook calls it
     (:func:`check_hide_color` and :func:`helpers.recipes.resolve` do). ``None`` and
@@ -225,7 +225,7 @@ def check_fill_range(hide_color: Any, image: np.ndarray) -> None:
     hide_color
         ``None``, ``"blur"``, a number or one value per channel.
     image
-        The image it fills: 0..255 for uint8, [0, 1] for floats.
+        The image it is used on: 0..255 for uint8, [0, 1] for floats.
 
     Raises
     ------
@@ -234,8 +234,8 @@ def check_fill_range(hide_color: Any, image: np.ndarray) -> None:
 
     Examples
     --------
-    >>> check_fill_range(0.5, np.zeros((8, 8, 3), np.float32))
-    >>> check_fill_range(128, np.zeros((8, 8, 3), np.float32))
+    >>> check_hide_color_range(0.5, np.zeros((8, 8, 3), np.float32))
+    >>> check_hide_color_range(128, np.zeros((8, 8, 3), np.float32))
     Traceback (most recent call last):
     ...
     ValueError: hide_color=128 is outside [0, 1], the range of this float image ... Fix: ...

@@ -144,9 +144,10 @@ def linear_pixel_model_limit(
 
     Introduced in ``notebooks/09_evaluating_explanations.ipynb``. As Garreau & Mardaoui
     (ICML 2021) show, for such a model the explanation of superpixel ``j`` tends to
-    ``β_j = sum_{u in j} λ_u (x_u - fill_u)`` as the number of samples grows: hiding ``j``
-    changes ``f`` by exactly that amount, whatever else is hidden, so ``f`` is linear in the
-    samples and the weighted regression recovers it once the ridge penalty is negligible.
+    ``β_j = sum_{u in j} λ_u (x_u - h_u)`` (``h``: the hidden image) as the number of samples
+    grows: hiding ``j`` changes ``f`` by exactly that amount, whatever else is hidden, so ``f``
+    is linear in the samples and the weighted regression recovers it once the ridge penalty is
+    negligible.
 
     Parameters
     ----------
@@ -157,7 +158,7 @@ def linear_pixel_model_limit(
     pixel_weights
         ``λ``, the model's weight of every pixel value, shaped like ``image``.
     hide_color
-        The fill (see :func:`helpers.perturbation.hidden_image`).
+        The hide color (see :func:`helpers.perturbation.hidden_image`).
 
     Returns
     -------
@@ -173,7 +174,7 @@ def linear_pixel_model_limit(
     [1.0, 0.3]
     """
     x = np.asarray(image, dtype=np.float64)
-    fill = hidden_image(np.asarray(image), segments, hide_color).astype(np.float64)
-    contribution = (np.asarray(pixel_weights, dtype=np.float64) * (x - fill)).sum(axis=-1)
+    hidden = hidden_image(np.asarray(image), segments, hide_color).astype(np.float64)
+    contribution = (np.asarray(pixel_weights, dtype=np.float64) * (x - hidden)).sum(axis=-1)
     labels = np.asarray(segments).ravel()
     return np.bincount(labels, weights=contribution.ravel(), minlength=num_superpixels(labels))

@@ -93,7 +93,7 @@ def linear_superpixel_classifier(
 
     Belongs with ``notebooks/06_explaining_predictions.ipynb``; no notebook uses it (the tests
     check that LIME recovers its weights). ``z_j`` is the share of superpixel ``j``'s pixels
-    that still equal ``reference`` (1 when kept, 0 when hidden by a fill that differs from
+    that still equal ``reference`` (1 when kept, 0 when hidden by a hide color that differs from
     every pixel).
 
     Parameters

@@ -22,7 +22,7 @@ COUNTED = {
     "check_batch_size": validation,
     "check_segments": validation,
     "check_hide_color": setting_checks,
-    "check_fill_range": setting_checks,
+    "check_hide_color_range": setting_checks,
     "check_kernel_width": setting_checks,
     "hidden_image": perturbation,
     "_hidden_image": perturbation,
@@ -77,7 +77,7 @@ def test_explain_with_given_segments_and_samples_checks_each_once(calls, recipe)
     # paper's pixel distance reuses the one the perturbed images were made from
     assert calls["check_hide_color"] == (recipe == "paper")  # "gray" -> 154: one new Settings
     assert calls["check_kernel_width"] == (recipe == "paper")
-    assert calls["check_fill_range"] == 1
+    assert calls["check_hide_color_range"] == 1
     assert (calls["hidden_image"], calls["_hidden_image"]) == (0, 1)
 
 

@@ -375,7 +375,7 @@ def test_describe_takes_the_title_and_the_first_objective_whole():
     assert title == "04 · Kernel weighting: near samples count more"
     # the objective runs over two lines in the notebook: it is taken whole
     assert summary == (
-        "Compute lime's cosine distance of a mask from the number of superpixels it keeps, "
+        "Compute lime's cosine distance of a sample from the number of superpixels it keeps, "
         "and turn distances into kernel weights."
     )
     for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
