@@ -103,7 +103,7 @@ def _selected_notebooks(request) -> list[Path]:
     names = {
         item.callspec.params["notebook"].stem
         for item in request.session.items
-        if item.module is request.module
+        if getattr(item, "module", None) is request.module  # doctest and nbval items have none
         and "round_trip" in getattr(item, "fixturenames", ())
         and "notebook" in getattr(getattr(item, "callspec", None), "params", {})
     }
