@@ -800,6 +800,23 @@ def install_mathjax(html_dir: Path) -> Path:
     return target / "MathJax.js"
 
 
+_NOTEBOOK_LINK = re.compile(r'(href\s*=\s*["\'])(\d\d_[\w.-]+)\.ipynb(?=["\'#])')
+
+
+def link_pages(page: str) -> str:
+    """``page`` with its links to other notebooks of the series pointing at their pages.
+
+    A notebook links to ``07_paper_figures.ipynb``; beside the pages that file does not exist,
+    its page ``07_paper_figures.html`` does. Anchors are kept; other links are left alone.
+
+    Examples
+    --------
+    >>> link_pages('<a href="07_paper_figures.ipynb#3">07</a> <a href="x.ipynb">x</a>')
+    '<a href="07_paper_figures.html#3">07</a> <a href="x.ipynb">x</a>'
+    """
+    return _NOTEBOOK_LINK.sub(r"\1\2.html", page)
+
+
 def page_exporter() -> HTMLExporter:
     """nbconvert's HTML exporter for the pages: :data:`PAGE_TEMPLATE`, MathJax beside them."""
     return HTMLExporter(
@@ -1179,6 +1196,7 @@ def execute_notebook(
         body, _ = (exporter or page_exporter()).from_notebook_node(
             page_notebook(nb, pages), resources={"metadata": {"name": source.stem}}
         )
+        body = link_pages(body)
         page = Path(html_dir) / f"{source.stem}.html"
         page.write_text(body, encoding="utf-8")
         result.html = page

@@ -775,6 +775,20 @@ def test_page_html_folds_the_solution_and_shows_no_marker():
     assert "YOUR CODE HERE" in visible and "math.pi" in visible  # the latter folded
 
 
+def test_links_between_notebooks_point_at_their_pages(tmp_path):
+    source = write_notebook(
+        tmp_path / "05_tiny.ipynb", "print(1)",
+        markdown="# 05 · Tiny\n\n## Overview\nNext: [07](07_paper_figures.ipynb), "
+        "[section 3](06_explaining_predictions.ipynb#3.-Save), [data](../data/registry.toml).",
+    )  # fmt: skip
+    [result] = runner.run_series([source], tmp_path / "build", progress=None)
+    page = result.html.read_text(encoding="utf-8")
+    assert 'href="07_paper_figures.html"' in page
+    assert 'href="06_explaining_predictions.html#3.-Save"' in page
+    assert 'href="../data/registry.toml"' in page and '.ipynb"' not in page
+    assert runner.link_pages('<a href="x.ipynb">') == '<a href="x.ipynb">'  # not a notebook of ours
+
+
 @pytest.mark.browser
 def test_a_page_renders_its_formulas_with_the_network_off(tmp_path):
     import shutil
