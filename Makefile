@@ -13,6 +13,8 @@ NB_TIMEOUT ?= 3600
 # learner pages fold the solutions; PAGES=teacher shows them and the hidden tests
 PAGES ?= learner
 EXPLORE_PORT ?= 8866
+# make test: test files run on this many processes (pytest-xdist; 0 = all in one process).
+TEST_WORKERS ?= 2
 
 # Notebooks run with their own folder as working directory: make relative paths absolute,
 # so that `LIME_TUTORIAL_DATA=../shared/data make run` means the same everywhere.
@@ -62,7 +64,7 @@ run: data
 
 # LIME_TUTORIAL_QUICK: notebooks use fewer samples on InceptionV3 (CI time); make run uses all.
 test: data
-	LIME_TUTORIAL_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest
+	LIME_TUTORIAL_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/python -m pip install --quiet ruff
