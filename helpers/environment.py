@@ -122,6 +122,22 @@ def weights_status() -> dict[str, object]:
     }
 
 
+def _missing_file_state(path: str) -> str:
+    """What the report says of a registry file that is on no disk: what happens next, both
+    when a download is possible and when it is not (the report itself never goes online).
+
+    Examples
+    --------
+    >>> _missing_file_state(INCEPTION_WEIGHTS)
+    'not found (online: Keras downloads it on first use; offline: MobileNetV2 stands in)'
+    >>> _missing_file_state("images/dogs.png")
+    'not found (online: downloaded on first use; offline: not available)'
+    """
+    if path == INCEPTION_WEIGHTS:
+        return "not found (online: Keras downloads it on first use; offline: MobileNetV2 stands in)"
+    return "not found (online: downloaded on first use; offline: not available)"
+
+
 def environment_report() -> tuple[str, list[str]]:
     """A printable report and the list of problems, each with what to do about it.
 
@@ -149,6 +165,8 @@ def environment_report() -> tuple[str, list[str]]:
     lines.append(f"\n{DATA_ENV} = {root if root else '(not set)'}")
     for row in data_status():
         state = "ok" if row["ok"] else row["problem"]
+        if row["location"] is None:  # not on disk: say what happens online and offline
+            state = _missing_file_state(str(row["path"]))
         lines.append(f"  {row['path']:58s} {state}")
         if not row["ok"] and not row["optional"]:
             if row["location"] is not None and "hash check" in str(row["problem"]):
