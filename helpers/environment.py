@@ -88,8 +88,8 @@ def package_versions() -> dict[str, str | None]:
 def weights_status() -> dict[str, object]:
     """Whether the real InceptionV3 weights are at hand, and which network ``"auto"`` gives.
 
-    Introduced in ``notebooks/00_setup.ipynb``. Only looks for the file; nothing is loaded or
-    downloaded.
+    Belongs with ``notebooks/00_setup.ipynb``; no notebook calls it (:func:`environment_report`
+    prints its ``mode``). Only looks for the file; nothing is loaded or downloaded.
 
     Returns
     -------
