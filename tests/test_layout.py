@@ -18,6 +18,7 @@ MAX_LINES = 600
 #: layer, which builds the record; the steps, the settings' rules and the plumbing are below.
 LAYERS: list[set[str]] = [
     {"explain", "metrics", "shapley"},  # entry points: LIME in one call, its evaluation
+    {"auto_samples"},  # num_samples="auto": rounds of samples until the top k is stable
     {"fitting"},  # steps 4 and 5 without a model; builds the record
     {"explanation"},  # the record
     {"explanation_file", "recipes"},  # its file format; the settings

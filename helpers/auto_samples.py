@@ -1,0 +1,275 @@
+"""``explain(..., num_samples="auto")``: samples drawn in rounds until the top k is stable.
+
+Belongs with ``notebooks/09_evaluating_explanations.ipynb``, whose stability section asks how
+many samples an explanation needs; :func:`helpers.explain.explain` runs the rounds. Each round
+draws new samples, asks the model about them only (the predictions of earlier rounds are
+kept), and fits the surrogates again on every sample so far; sampling stops when, for every
+label explained, the probability that its top ``k`` superpixels stay the same with more
+samples (:func:`helpers.uncertainty.top_k_stability`) reaches ``confidence``, or when
+``max_samples`` are used.
+
+The rounds (:func:`round_ends`) are fixed in advance: a first round of :data:`FIRST_ROUND`
+samples, then the total doubles (128, 256, 512, ..., capped at ``max_samples``). Doubling
+keeps the number of looks small (each look is a chance to stop on a fluke) and, with the
+default :data:`AUTO_DESIGN` ``"sobol"``, ends every round but a capped last one on a power of
+two, where a scrambled Sobol sequence is balanced. All the rounds are successive points of
+*one* scrambled Sobol sequence (:func:`draw_rounds`), so the samples of an "auto" run that
+stopped after ``N`` are the first ``N`` of that sequence: exactly the samples of
+``explain(..., num_samples=N, design="sobol")`` with the same seed, and so the same weights.
+The same holds for ``"bernoulli"`` and ``"antithetic"`` (rows drawn one after another);
+``"stratified"`` stratifies each round on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .explanation import Explanation
+from .files import jsonable
+from .fitting import _fit_explanation
+from .perturbation import DESIGNS, _draw_samples
+from .recipes import Settings
+from .setting_checks import check_choice
+from .validation import check_random_state
+
+__all__ = ["AUTO_DESIGN", "FIRST_ROUND", "draw_rounds", "round_ends"]
+
+#: Samples in the first round of ``num_samples="auto"`` (row 0, the original, included).
+FIRST_ROUND = 128
+#: The design that replaces lime's fair coins (``"bernoulli"``) under ``num_samples="auto"``:
+#: the same marginals (each superpixel kept half the time), fewer calls for the same agreement
+#: with a fair-coin reference (measured in ``benchmarks/bench_auto.py``).
+AUTO_DESIGN = "sobol"
+
+
+def round_ends(max_samples: int, first_round: int = FIRST_ROUND) -> tuple[int, ...]:
+    """The total samples after each round: ``first_round``, doubling, capped at ``max_samples``.
+
+    Belongs with ``notebooks/09_evaluating_explanations.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` does, for ``num_samples="auto"``).
+
+    Parameters
+    ----------
+    max_samples
+        The most samples used; the last round ends there. At least ``first_round``.
+    first_round
+        Samples of the first round.
+
+    Returns
+    -------
+    tuple of int
+        Increasing totals; the last is ``max_samples``.
+
+    Raises
+    ------
+    ValueError
+        If ``max_samples < first_round`` or ``first_round < 2``.
+
+    Examples
+    --------
+    >>> round_ends(5000)
+    (128, 256, 512, 1024, 2048, 4096, 5000)
+    >>> round_ends(128), round_ends(300)
+    ((128,), (128, 256, 300))
+    """
+    max_samples, first_round = int(max_samples), int(first_round)
+    if first_round < 2 or max_samples < first_round:
+        raise ValueError(
+            f"Rounds need first_round >= 2 and max_samples >= first_round; got "
+            f"first_round={first_round}, max_samples={max_samples}."
+        )
+    ends = [first_round]
+    while 2 * ends[-1] < max_samples:
+        ends.append(2 * ends[-1])
+    if ends[-1] < max_samples:
+        ends.append(max_samples)
+    return tuple(ends)
+
+
+def draw_rounds(
+    num_superpixels: int,
+    ends: Sequence[int],
+    random_state: int | np.random.Generator | None,
+    design: str = AUTO_DESIGN,
+) -> Iterator[np.ndarray]:
+    """The new samples of each round: ``ends[0]`` rows, then ``ends[i] - ends[i - 1]``.
+
+    Belongs with ``notebooks/09_evaluating_explanations.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` does, for ``num_samples="auto"``). Row 0 of the first
+    round is the original (all ones). Every round continues the same stream: for
+    ``"sobol"``, one scrambled Sobol sequence; for ``"bernoulli"`` and ``"antithetic"`` (with
+    even ends), the same Generator. So the rounds stacked are the samples
+    :func:`helpers.perturbation.draw_samples` draws at once for ``ends[-1]``, bit for bit;
+    ``"stratified"`` (and the other recipes' designs) draw each round on its own.
+
+    Parameters
+    ----------
+    num_superpixels
+        S, the columns.
+    ends
+        Increasing totals after each round (:func:`round_ends`).
+    random_state
+        Seed or Generator (:func:`helpers.validation.check_random_state`).
+    design
+        One of :data:`helpers.perturbation.DESIGNS`.
+
+    Yields
+    ------
+    numpy.ndarray
+        ``(n_i, S)`` uint8 0/1 rows, the new samples of round ``i``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown design or ends that do not increase from at least 1.
+
+    Examples
+    --------
+    >>> from helpers.perturbation import draw_samples
+    >>> rounds = list(draw_rounds(6, (4, 8, 16), random_state=0))
+    >>> [len(r) for r in rounds], rounds[0][0].tolist()
+    ([4, 4, 8], [1, 1, 1, 1, 1, 1])
+    >>> bool((np.concatenate(rounds) == draw_samples(16, 6, 0, design="sobol")).all())
+    True
+    """
+    rng, _ = check_random_state(random_state)
+    check_choice(design, DESIGNS, "design")
+    ends = [int(e) for e in ends]
+    if not ends or ends[0] < 1 or any(b <= a for a, b in itertools.pairwise(ends)):
+        raise ValueError(f"Round ends must increase from at least 1, got {ends}.")
+    yield from _draw_rounds(int(num_superpixels), ends, rng, design)
+
+
+def _draw_rounds(S: int, ends: Sequence[int], rng: np.random.Generator, design: str):
+    """:func:`draw_rounds` for checked input."""
+    if design == "sobol":
+        from scipy.stats import qmc
+
+        engine = qmc.Sobol(d=S, scramble=True, seed=rng)  # as _draw_samples makes it
+
+    start = 0
+    for end in ends:
+        n = end - start
+        if design == "sobol":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2
+                new = (engine.random(n) < 0.5).astype(np.uint8)
+            if start == 0:
+                new[0] = 1
+        else:
+            new = _draw_samples(n, S, rng, design, keep_original=start == 0)
+        yield new
+        start = end
+
+
+def _explain_until_stable(
+    image: np.ndarray,
+    segments: np.ndarray,
+    rng: np.random.Generator,
+    settings: Settings,
+    predict: Callable[[np.ndarray], np.ndarray],
+    choose_labels: Callable[[np.ndarray], list[int]],
+    params: dict[str, Any],
+    hidden: np.ndarray,
+    *,
+    max_samples: int,
+    confidence: float,
+    k: int,
+) -> Explanation:
+    """The rounds of ``num_samples="auto"`` for checked input; see the module docstring.
+
+    ``predict(samples)`` asks the model about new samples only; ``choose_labels(scores)``
+    picks the labels from the original's scores (row 0, known after the first round).
+    """
+    S = int(segments.max()) + 1
+    if k >= S:
+        raise ValueError(
+            f"k={k}: the top {k} of {S} superpixels is always the same set, so it cannot "
+            f"tell when to stop. Fix: k below {S} (the default is 5), or a finer segmentation."
+        )
+    if settings.num_features is not None and k > settings.num_features:
+        raise ValueError(
+            f"k={k} is more than num_features={settings.num_features}, the superpixels the "
+            f"surrogate keeps, so its top {k} includes weights that are 0 by construction. "
+            f"Fix: k <= {settings.num_features}, or a larger num_features."
+        )
+    ends = round_ends(max_samples)
+    samples = np.empty((0, S), np.uint8)
+    predictions = None
+    labels: list[int] = []
+    stability: list[float] = []
+    stopped = "max_samples"
+    for new in _draw_rounds(S, ends, rng, settings.design):
+        scores = predict(new)  # the new rows only: no sample is shown to the model twice
+        samples = np.concatenate([samples, new])
+        predictions = scores if predictions is None else np.concatenate([predictions, scores])
+        if not labels:
+            labels = choose_labels(predictions[0])
+        with warnings.catch_warnings(record=True) as caught:  # warn once, for the last fit
+            warnings.simplefilter("always")
+            explanation = _fit_explanation(
+                image, segments, samples, predictions, labels, settings, params, hidden
+            )
+        stability.append(min(_stability(explanation, label, k) for label in labels))
+        if stability[-1] >= confidence:
+            stopped = "stable"
+            break
+    for warning in caught:
+        warnings.warn(warning.message, stacklevel=3)
+    record = {
+        "max_samples": max_samples,
+        "confidence": confidence,
+        "k": k,
+        "rounds": list(ends[: len(stability)]),
+        "stability": stability,
+        "stopped": stopped,
+    }
+    return dataclasses.replace(
+        explanation, params={**explanation.params, "auto_samples": jsonable(record)}
+    )
+
+
+def _stability(explanation: Explanation, label: int, k: int) -> float:
+    """The top-k stability of one label's fit; 1 for a constant score (all weights stay 0)."""
+    target = explanation.predictions[:, label]
+    if np.ptp(target) == 0.0:  # warned about (ConstantPredictionWarning); nothing can move
+        return 1.0
+    settings = explanation.settings
+    return float(
+        _top_k_stability(
+            explanation.samples.astype(np.float64), target, explanation.kernel_weights,
+            explanation.fits[label], k, surrogate=settings.surrogate,
+            num_features=settings.num_features,
+        )
+    )  # fmt: skip
+
+
+def _top_k_stability(samples, target, kernel_weights, fit, k, *, surrogate, num_features):
+    """STAND-IN until helpers.uncertainty.top_k_stability lands (G1): sandwich + Monte Carlo."""
+    selected = fit.selected
+    X = samples[:, selected]
+    w = kernel_weights
+    xm = np.average(X, axis=0, weights=w)
+    Xc = X - xm
+    alpha = 0.0 if surrogate in ("ols", "k_lasso") else 1.0
+    A = (Xc * w[:, None]).T @ Xc + alpha * np.eye(X.shape[1])
+    r = target - (samples @ fit.coef + fit.intercept)
+    n, p = X.shape
+    G = Xc * (w * r)[:, None]
+    B = G.T @ G * n / max(n - p - 1, 1)
+    Ai = np.linalg.pinv(A)
+    cov = np.zeros((len(fit.coef),) * 2)
+    cov[np.ix_(selected, selected)] = Ai @ B @ Ai
+    vals, vecs = np.linalg.eigh(cov)
+    root = vecs * np.sqrt(np.clip(vals, 0, None))
+    draws = fit.coef + np.random.default_rng(0).standard_normal((4000, len(fit.coef))) @ root.T
+    top = np.zeros(len(fit.coef), bool)
+    top[np.lexsort((np.arange(len(fit.coef)), -fit.coef))[:k]] = True
+    kth = np.sort(draws, axis=1)[:, -k][:, None]
+    return float(((draws >= kth) == top).all(axis=1).mean())
