@@ -31,6 +31,8 @@ LIME's steps
   like lime's, saved and loaded (06)
 - :mod:`helpers.explanation_file` — the ``.npz`` file of an explanation, read checked
   (behind 06)
+- :mod:`helpers.uncertainty` — how far the weights can be trusted: standard errors (HC3
+  sandwich), intervals, the top k's stability (behind 09)
 - :mod:`helpers.dataset` — one explanation per image of a whole dataset, resumable, on Dask
   (10)
 - :mod:`helpers.manifest` — a dataset's image ids, seeds and manifests, the output folder's
