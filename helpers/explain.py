@@ -98,10 +98,12 @@ def explain(
         (:func:`helpers.uncertainty.top_k_stability`), or ``max_samples`` are used. Each
         round's samples are new (row 0 stays the original) and only they go to the model;
         the surrogates are fitted again after each round. Unless ``design`` is given, lime's
-        fair coins become :data:`helpers.auto_samples.AUTO_DESIGN` (same marginals).
-        ``params["num_samples"]`` is then the number used and ``params["auto_samples"]``
-        records the rounds, the stability after each and why sampling stopped
-        (``"stable"`` or ``"max_samples"``).
+        fair coins become :data:`helpers.auto_samples.AUTO_DESIGN` (antithetic pairs: each
+        row is still fair coins). ``params["num_samples"]`` is then the number used and
+        ``params["auto_samples"]`` records the rounds, the stability after each and why
+        sampling stopped (``"stable"`` or ``"max_samples"``). On real photos a top 5 that
+        is stable at 0.95 often takes thousands of samples, or is never reached when two
+        weights tie (``benchmarks/README.md``): read the record.
     max_samples, confidence, k
         The stopping rule of ``num_samples="auto"`` (ignored otherwise): at most
         ``max_samples`` samples (at least 128), a probability in (0, 1), and the size of the
@@ -177,6 +179,21 @@ def explain(
     ...             num_samples=200, labels=[1], hide_color=0, random_state=0, progress=False)
     >>> sorted(j for j, w in e.as_list(1)[:4])  # the four central cells of the 4 x 4 grid
     [5, 6, 9, 10]
+
+    With ``num_samples="auto"`` the samples come in rounds until the top ``k`` is stable. The
+    four central cells are found after three rounds; a top 5 would need a fifth cell, and the
+    twelve others tie, so no number of samples makes it stable:
+
+    >>> four = explain(image, model, segmentation="grid", segmentation_params={"n_rows": 4},
+    ...                num_samples="auto", k=4, max_samples=512, labels=[1], hide_color=0,
+    ...                random_state=0, progress=False)
+    >>> four.params["num_samples"], four.params["auto_samples"]["stopped"]
+    (512, 'stable')
+    >>> five = explain(image, model, segmentation="grid", segmentation_params={"n_rows": 4},
+    ...                num_samples="auto", k=5, max_samples=512, labels=[1], hide_color=0,
+    ...                random_state=0, progress=False)
+    >>> five.params["auto_samples"]["stopped"], five.params["auto_samples"]["rounds"]
+    ('max_samples', [128, 256, 512])
     """
     image = check_image(image)
     auto = isinstance(num_samples, str)
