@@ -65,3 +65,18 @@ def test_bench_auto_quick_prints_calls_agreement_coverage_and_verdicts(offline_d
         r"verdict agreement: (met|NOT met)",
     ):
         assert re.search(pattern, out), (pattern, out)
+
+
+def test_calibration_quick_prints_coverage_stability_times_and_a_verdict(offline_data):
+    out = _quick("calibration.py", 300)
+    for pattern in (
+        r"## 90 % intervals: share of \(superpixel, seed\) pairs holding the reference weight",
+        r"tree_frog\s+\d+\s+tree_frog\s+64\s+" + r"[\d.]+\s+" * 3 + r"[\d.]+",
+        r"all\s+128\s+" + r"[\d.]+\s+" * 3 + r"[\d.]+",
+        r"with exact errors, the reference's own noise leaves: N=64: 0\.899, N=128: 0\.898",
+        r"verdict HC3: (calibrated|NOT calibrated)",
+        r"bootstrap vs hc3: [+-][\d.]+ coverage",
+        r"## top-5 stability against repeated runs",
+        r"time of one top_k_stability call: median [\d.]+ ms",
+    ):
+        assert re.search(pattern, out), (pattern, out)
