@@ -5,7 +5,8 @@ many samples an explanation needs; :func:`helpers.explain.explain` runs the roun
 draws new samples, asks the model about them only (the predictions of earlier rounds are
 kept), and fits the surrogates again on every sample so far; sampling stops when, for every
 label explained, the probability that its top ``k`` superpixels stay the same with more
-samples (:func:`helpers.uncertainty.top_k_stability`) reaches ``confidence``, or when
+samples (:func:`helpers.uncertainty.top_k_stability`; with ``measure="jaccard"``, their
+expected Jaccard index with the large-sample top ``k``) reaches ``confidence``, or when
 ``max_samples`` are used.
 
 The rounds (:func:`round_ends`) are fixed in advance: a first round of :data:`FIRST_ROUND`
@@ -191,6 +192,7 @@ def _explain_until_stable(
     max_samples: int,
     confidence: float,
     k: int,
+    measure: str = "set",
 ) -> Explanation:
     """The rounds of ``num_samples="auto"`` for checked input; see the module docstring.
 
@@ -226,7 +228,7 @@ def _explain_until_stable(
             explanation = _fit_explanation(
                 image, segments, samples, predictions, labels, settings, params, hidden
             )
-        stability.append(min(_stability(explanation, label, k) for label in labels))
+        stability.append(min(_stability(explanation, label, k, measure) for label in labels))
         if stability[-1] >= confidence:
             stopped = "stable"
             break
@@ -236,7 +238,7 @@ def _explain_until_stable(
         "max_samples": max_samples,
         "confidence": confidence,
         "k": k,
-        "measure": "set",
+        "measure": measure,
         "rounds": list(ends[: len(stability)]),
         "stability": stability,
         "stopped": stopped,
@@ -246,13 +248,13 @@ def _explain_until_stable(
     )
 
 
-def _stability(explanation: Explanation, label: int, k: int) -> float:
+def _stability(explanation: Explanation, label: int, k: int, measure: str) -> float:
     """The top-k stability of one label's fit; 1 for a constant score (all weights stay 0)."""
     target = explanation.predictions[:, label]
     if np.ptp(target) == 0.0:  # warned about (ConstantPredictionWarning); nothing can move
         return 1.0
     stability = top_k_stability(
         explanation.samples, target, explanation.kernel_weights, explanation.fits[label], k,
-        surrogate=explanation.params["surrogate"], measure="set",
+        surrogate=explanation.params["surrogate"], measure=measure,
     )  # fmt: skip
     return 0.0 if np.isnan(stability) else float(stability)  # nan: too few samples to tell

@@ -165,6 +165,18 @@ def test_a_tie_in_the_top_k_samples_up_to_max_samples():
     assert _auto(_tied, k=4).params["auto_samples"]["stopped"] == "stable"
 
 
+def test_the_expected_jaccard_never_stops_later_than_the_whole_set():
+    for seed in range(4):
+        whole = _auto(random_state=seed)
+        soft = _auto(random_state=seed, measure="jaccard")
+        assert soft.params["auto_samples"]["measure"] == "jaccard"
+        assert soft.params["num_samples"] <= whole.params["num_samples"]
+        n = soft.params["num_samples"]
+        np.testing.assert_array_equal(soft.samples, whole.samples[:n])  # the same stream
+    assert _auto(random_state=2, measure="jaccard").params["auto_samples"]["rounds"] == [128]
+    assert _auto(random_state=2).params["auto_samples"]["rounds"] == [128, 256, 512]
+
+
 def test_every_label_explained_must_be_stable():
     one = _auto(labels=[1])
     both = _auto(labels=[0, 1])  # label 0 is 1 - label 1: the same top 5 from the other end
@@ -217,6 +229,7 @@ def test_refit_keeps_the_record_of_how_the_samples_were_drawn():
         ({"k": 16}, ValueError, "k below 16"),
         ({"k": 40}, ValueError, "k below 16"),
         ({"surrogate": "k_lasso", "num_features": 3}, ValueError, "more than num_features=3"),
+        ({"measure": "mean"}, ValueError, "Unknown measure 'mean'"),
     ],
 )
 def test_bad_stopping_rules_are_refused_before_any_model_call(kwargs, error, match):
@@ -232,7 +245,7 @@ def test_a_fixed_num_samples_ignores_the_stopping_rule():
     fixed = dict(num_samples=200, labels=[1], hide_color=0, random_state=0, progress=False,
                  cache=False, **GRID)  # fmt: skip
     a = explain(IMAGE, _ranked, **fixed)
-    b = explain(IMAGE, _ranked, max_samples=999, confidence=0.5, k=2, **fixed)
+    b = explain(IMAGE, _ranked, max_samples=999, confidence=0.5, k=2, measure="x", **fixed)
     np.testing.assert_array_equal(a.coef[1], b.coef[1])
     assert a.params == b.params and a.params["design"] == "bernoulli"
 

@@ -63,6 +63,7 @@ def test_bench_auto_quick_prints_calls_agreement_coverage_and_verdicts(offline_d
         r"90 % interval coverage of the reference weights: auto\s+(n/a|[\d.]+)",
         r"verdict calls: NOT met: 128 calls on the median image, 85 more than 1/3 of 128",
         r"verdict agreement: (met|NOT met)",
+        r"replayed, expected top-5 Jaccard >= 0\.8: median image 128 calls \(tree_frog 128\)",
     ):
         assert re.search(pattern, out), (pattern, out)
 
