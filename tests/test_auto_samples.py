@@ -253,3 +253,13 @@ def test_a_fixed_num_samples_ignores_the_stopping_rule():
 def test_auto_samples_is_what_explain_runs():
     assert explain.__module__ == "helpers.explain"
     assert auto_samples.AUTO_DESIGN in HALF_DESIGNS
+
+
+def test_explain_dataset_takes_auto_and_checks_its_rule_once_for_the_run():
+    from helpers.dataset import _check_explain_kwargs
+
+    _check_explain_kwargs({"num_samples": "auto", "max_samples": 1024, "k": 3})
+    with pytest.raises(ValueError, match="fewer than the 128 samples"):
+        _check_explain_kwargs({"num_samples": "auto", "max_samples": 64})
+    with pytest.raises(ValueError, match="integer or 'auto'"):
+        _check_explain_kwargs({"num_samples": "many"})
