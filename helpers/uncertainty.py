@@ -22,8 +22,8 @@ perfect errors at 0.895 and 0.883). HC0 covered 0.027 less on average, HC1 0.015
 pairs bootstrap of 200 resamples (:func:`bootstrap_covariance`) 0.013 less at a few hundred
 times the cost: nothing to gain by switching. On a model whose large-sample weights are known
 exactly (``tests/test_uncertainty.py``, 12 superpixels, N = 300, 1000 seeds) HC3 covers
-0.903, HC0 0.888. The one miss of the 85 % target: the dogs photo at N = 1000 (0.840, about
-one standard error of its 256 pairs below the pooled 0.866).
+0.903, HC0 0.888. The one miss of the 85 % target with 8 seeds, the dogs photo at N = 1000
+(0.840), was noise: with 20 seeds HC3 covers 0.912 and 0.866 there.
 
 Selection surrogates (``num_features`` with ``"ridge"``, ``"lasso_path"``, ``"k_lasso"``,
 ``"forward_selection"``): the errors are those of the final fit *given* the superpixels
