@@ -25,10 +25,14 @@ LIME's steps
   ``fit_explanation``, ``refit`` (05, 09)
 - :mod:`helpers.explain` — the steps in one call, :func:`~helpers.explain.explain`: checks
   once, then runs them (04, 06)
+- :mod:`helpers.auto_samples` — ``num_samples="auto"``: samples in rounds, refitted after
+  each, until the top k is stable (behind 09)
 - :mod:`helpers.explanation` — the result, :class:`~helpers.explanation.Explanation`: read
   like lime's, saved and loaded (06)
 - :mod:`helpers.explanation_file` — the ``.npz`` file of an explanation, read checked
   (behind 06)
+- :mod:`helpers.uncertainty` — how far the weights can be trusted: standard errors (HC3
+  sandwich), intervals, the top k's stability (behind 09)
 - :mod:`helpers.dataset` — one explanation per image of a whole dataset, resumable, on Dask
   (10)
 - :mod:`helpers.manifest` — a dataset's image ids, seeds and manifests, the output folder's

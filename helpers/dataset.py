@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from .auto_samples import FIRST_ROUND
 from .cache import classifier_identity
 from .cluster import (
     SCALE_EXTRA,
@@ -85,6 +86,7 @@ from .manifest import (
     write_summary,
 )
 from .recipes import resolve
+from .setting_checks import check_stopping
 from .validation import MIN_SIDE, check_batch_size, check_num_samples
 
 __all__ = [
@@ -355,7 +357,13 @@ def _check_explain_kwargs(explain_kwargs: dict[str, Any]) -> None:
         raise TypeError(f"explain_dataset passes these on to explain(): {exc}") from None
     # The values too, as explain() checks them, so that they fail once and not on every image.
     resolve(**{k: v for k, v in explain_kwargs.items() if k in _SETTINGS})
-    check_num_samples(explain_kwargs.get("num_samples", 2))
+    num_samples = explain_kwargs.get("num_samples", 2)
+    if isinstance(num_samples, str):  # "auto", with its stopping rule
+        given = inspect.signature(explain).parameters
+        rule = [explain_kwargs.get(n, given[n].default) for n in ("max_samples", "confidence", "k")]
+        check_stopping(num_samples, *rule, first_round=FIRST_ROUND)
+    else:
+        check_num_samples(num_samples)
     check_batch_size(explain_kwargs.get("batch_size", 1))
 
 

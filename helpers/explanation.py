@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +23,8 @@ import numpy as np
 from .explanation_file import MAX_BYTES, ExplanationFileError, read_explanation, write_explanation
 from .recipes import Settings
 from .surrogates import SurrogateFit
+from .uncertainty import normal_intervals, standard_errors
+from .uncertainty import top_k_stability as _top_k_stability
 
 __all__ = ["Explanation", "ExplanationFileError"]
 
@@ -145,6 +147,100 @@ class Explanation:
         coef = fit.coef
         order = sorted(fit.selected.tolist(), key=lambda j: abs(coef[j]), reverse=True)
         return [(j, float(coef[j])) for j in order]
+
+    def intervals(self, label: int, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)``: where each weight would lie with unlimited samples, at ``level``.
+
+        Belongs with ``notebooks/09_evaluating_explanations.ipynb``. Normal intervals around
+        the weights with the standard errors the fit carries (the HC3 sandwich,
+        :mod:`helpers.uncertainty`, which says how well they cover, measured); computed from
+        the stored samples when the fit has none.
+
+        Parameters
+        ----------
+        label
+            One of :attr:`labels`.
+        level
+            The probability each interval holds its large-sample weight, in (0, 1).
+
+        Returns
+        -------
+        low, high
+            Two ``(S,)`` float64 arrays; ``nan`` for superpixels the surrogate did not
+            select (``num_features``), and everywhere when there are no more samples than
+            weights.
+
+        Raises
+        ------
+        KeyError
+            If ``label`` was not explained.
+        ValueError
+            If ``level`` is not strictly between 0 and 1.
+
+        Examples
+        --------
+        >>> from helpers.fitting import fit_explanation
+        >>> z = np.random.default_rng(0).integers(0, 2, (200, 3))
+        >>> score = z @ [0.5, 0.0, 0.25] + 0.1 * z[:, 0] * z[:, 2]
+        >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+        >>> e = fit_explanation(np.zeros((6, 6, 3), np.uint8), segments, z,
+        ...                     np.stack([1 - score, score], axis=1), labels=[1])
+        >>> low, high = e.intervals(1, level=0.9)
+        >>> bool(((low < e.coef[1]) & (e.coef[1] < high)).all()), bool(low[1] < 0 < high[1])
+        (True, True)
+        """
+        fit = self.fits[self._check_label(label)]
+        se = fit.coef_se
+        if se is None:
+            se, _ = standard_errors(
+                self.samples, self.predictions[:, label], self.kernel_weights, fit,
+                surrogate=self.settings.surrogate,
+            )  # fmt: skip
+        return normal_intervals(fit.coef, se, level)
+
+    def top_k_stability(self, label: int, k: int) -> float:
+        """The probability that the top ``k`` superpixels stay the same with more samples.
+
+        Belongs with ``notebooks/09_evaluating_explanations.ipynb``;
+        :func:`helpers.uncertainty.top_k_stability` on this label's samples and fit (the k
+        largest signed weights, as :func:`helpers.metrics.top_k`; fixed normal draws, so the
+        same explanation always gives the same number).
+
+        Parameters
+        ----------
+        label
+            One of :attr:`labels`.
+        k
+            The size of the top set, ``1 <= k <= S``.
+
+        Returns
+        -------
+        float
+            In ``[0, 1]`` (``nan`` with no more samples than weights).
+
+        Raises
+        ------
+        KeyError
+            If ``label`` was not explained.
+        ValueError
+            For ``k`` outside ``1..S``.
+
+        Examples
+        --------
+        >>> from helpers.fitting import fit_explanation
+        >>> z = np.random.default_rng(0).integers(0, 2, (200, 3))
+        >>> score = z @ [0.5, 0.0, 0.25] + 0.1 * z[:, 0] * z[:, 2]
+        >>> segments = np.repeat([[0, 0, 1, 1, 2, 2]], 6, axis=0)
+        >>> e = fit_explanation(np.zeros((6, 6, 3), np.uint8), segments, z,
+        ...                     np.stack([1 - score, score], axis=1), labels=[1])
+        >>> e.top_k_stability(1, k=2)
+        1.0
+        """
+        label = self._check_label(label)
+        return _top_k_stability(
+            self.samples, self.predictions[:, label], self.kernel_weights, self.fits[label], k,
+            surrogate=self.settings.surrogate,
+        )  # fmt: skip
 
     def heatmap(
         self, label: int, *, positive_only: bool = False, smooth_sigma: float = 0.0
@@ -368,16 +464,22 @@ class Explanation:
         labels = tuple(int(x) for x in arrays["labels"])
         selected = params.pop("selected", {})
         num = arrays["coef"].shape[1]
-        fits = {
-            lab: SurrogateFit(
+        surrogate = Settings.from_params(params).surrogate
+        fits = {}
+        for i, lab in enumerate(labels):
+            fit = SurrogateFit(
                 coef=arrays["coef"][i],
                 intercept=float(arrays["intercept"][i]),
                 score=float(arrays["score"][i]),
                 local_pred=float(arrays["local_pred"][i]),
                 selected=np.asarray(selected.get(str(lab), range(num)), dtype=np.int64),
             )
-            for i, lab in enumerate(labels)
-        }
+            # not saved: computed again from the samples, as the fit computed them
+            coef_se, intercept_se = standard_errors(
+                arrays["samples"], arrays["predictions"][:, lab], arrays["kernel_weights"], fit,
+                surrogate=surrogate,
+            )  # fmt: skip
+            fits[lab] = replace(fit, coef_se=coef_se, intercept_se=intercept_se)
         return cls(
             image=arrays["image"],
             segments=arrays["segments"],

@@ -22,7 +22,13 @@ from .perturbation import _hidden_image
 from .recipes import FROM_RECIPE, FromRecipe, Settings, resolve
 from .segmentation import num_superpixels, relabel
 from .setting_checks import check_choice, check_hide_color, check_kernel_width, check_num_features
-from .surrogates import SURROGATES, SurrogateFit, _checked_fit_input, _fit_surrogate
+from .surrogates import (
+    SURROGATES,
+    SurrogateFit,
+    _checked_fit_input,
+    _fit_surrogate,
+    _standard_errors,
+)
 from .validation import check_labels, check_samples
 
 __all__ = [
@@ -179,14 +185,18 @@ def _fit_label(X, target, weights, surrogate, num_features, label, stacklevel=3)
             ConstantPredictionWarning,
             stacklevel=stacklevel,
         )
-        # Exactly zero weights, a surrogate that predicts the constant (R² = 1 as sklearn).
+        # Exactly zero weights, a surrogate that predicts the constant (R² = 1 as sklearn),
+        # and nothing left to vary: standard errors 0 (nan without enough samples).
         S = X.shape[1]
+        coef_se, intercept_se = _standard_errors(X, np.zeros(len(X)), weights, 0.0, np.arange(S))
         return SurrogateFit(
             coef=np.zeros(S),
             intercept=float(target[0]),
             score=1.0,
             local_pred=float(target[0]),
             selected=np.arange(S),
+            coef_se=coef_se,
+            intercept_se=intercept_se,
         )
     with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with the fix
         fit = _fit_surrogate(X, target, weights, surrogate, num_features)

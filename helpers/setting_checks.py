@@ -1,4 +1,5 @@
-"""The rules of LIME's settings: a named choice, the kernel width, K and the hide color.
+"""The rules of LIME's settings: a named choice, the kernel width, K, the hide color and when
+``num_samples="auto"`` stops.
 
 Belongs with ``notebooks/07_paper_figures.ipynb``, whose recipes are made of these settings;
 no notebook imports it. :class:`helpers.recipes.Settings` checks itself with these rules when
@@ -20,6 +21,7 @@ __all__ = [
     "check_hide_color_range",
     "check_kernel_width",
     "check_num_features",
+    "check_stopping",
 ]
 
 #: Kernel widths outside this range cannot be squared in float64 (over- or underflow).
@@ -145,6 +147,92 @@ def check_num_features(num_features: Any) -> int | None:
     if num_features < 1:
         raise ValueError(f"num_features must be at least 1 (or None for all), got {num_features}.")
     return int(num_features)
+
+
+def check_stopping(
+    num_samples: Any,
+    max_samples: Any,
+    confidence: Any,
+    k: Any,
+    *,
+    first_round: int,
+    samples_given: bool = False,
+) -> tuple[int, float, int]:
+    """Validate ``num_samples="auto"`` and when it stops: ``max_samples``, ``confidence``, ``k``.
+
+    Belongs with ``notebooks/09_evaluating_explanations.ipynb``; no notebook calls it
+    (:func:`helpers.explain.explain` checks ``num_samples="auto"`` with it, at the door).
+    Whether ``k`` is below the number of superpixels is checked once they are known.
+
+    Parameters
+    ----------
+    num_samples
+        ``"auto"`` (any other string is refused; integers are
+        :func:`helpers.validation.check_num_samples`'s).
+    max_samples
+        The most samples drawn: an integer, at least ``first_round``.
+    confidence
+        The top-k stability at which sampling stops: a number strictly between 0 and 1.
+    k
+        How many superpixels the stable top set holds: an integer of at least 1.
+    first_round
+        The samples of the first round (:data:`helpers.auto_samples.FIRST_ROUND`).
+    samples_given
+        Whether samples were passed to :func:`~helpers.explain.explain` too (refused).
+
+    Returns
+    -------
+    max_samples, confidence, k
+        As ``int``, ``float``, ``int``.
+
+    Raises
+    ------
+    ValueError
+        For a string other than ``"auto"``, samples given with ``"auto"``, or a number out of
+        range; ``TypeError`` for a number of the wrong type. Each message says the fix.
+
+    Examples
+    --------
+    >>> check_stopping("auto", np.int64(5000), 0.95, 5, first_round=128)
+    (5000, 0.95, 5)
+    >>> check_stopping("auto", 100, 0.95, 5, first_round=128)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_samples=100 is fewer than the 128 samples of the first round of ...
+    """
+    if not (isinstance(num_samples, str) and num_samples == "auto"):
+        raise ValueError(
+            f"num_samples must be an integer or 'auto', got {num_samples!r}. Fix: "
+            "num_samples='auto' to sample until the top superpixels are stable, or a number "
+            "(lime's default is 1000)."
+        )
+    if samples_given:
+        raise ValueError(
+            "num_samples='auto' draws its own samples, round by round, so it cannot take "
+            "samples=. Fix: drop samples= to sample until the top superpixels are stable, or "
+            "drop num_samples='auto' to explain with the samples given."
+        )
+    for name, value in (("max_samples", max_samples), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if max_samples < first_round:
+        raise ValueError(
+            f"max_samples={max_samples} is fewer than the {first_round} samples of the first "
+            f"round of num_samples='auto'. Fix: max_samples >= {first_round}, or a fixed "
+            "num_samples for fewer samples."
+        )
+    if k < 1:
+        raise ValueError(
+            f"k, the size of the top set that must be stable, is {k}: it must be >= 1."
+        )
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float | np.number):
+        raise TypeError(f"confidence must be a number between 0 and 1, got {confidence!r}.")
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(
+            f"confidence must lie strictly between 0 and 1 (a probability that the top {k} "
+            f"stays the same), got {confidence!r}. Fix: e.g. confidence=0.95, the default."
+        )
+    return int(max_samples), float(confidence), int(k)
 
 
 def check_hide_color(hide_color: Any, image: np.ndarray | None = None) -> Any:

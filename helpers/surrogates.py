@@ -60,6 +60,12 @@ class SurrogateFit:
     selected
         int64 indices of the superpixels the model uses (all of them for ``"ridge"``
         without ``num_features``).
+    coef_se, intercept_se
+        ``(S,)`` and scalar: the standard errors of ``coef`` and ``intercept`` over random
+        samples (the HC3 sandwich of :func:`helpers.uncertainty.coef_covariance`), given the
+        selection: ``nan`` for the superpixels not selected, ``nan`` everywhere when there are
+        no more samples than weights. Not saved; :meth:`helpers.explanation.Explanation.load`
+        computes them again. ``None`` for a fit made by hand.
     """
 
     coef: np.ndarray  #: (S,) weight per superpixel, 0 for unselected ones
@@ -67,6 +73,8 @@ class SurrogateFit:
     score: float  #: weighted R² on the fitting samples (as lime reports it)
     local_pred: float  #: surrogate's prediction at the original (all superpixels on)
     selected: np.ndarray  #: indices of the superpixels the model uses
+    coef_se: np.ndarray | None = None  #: (S,) standard errors, nan for unselected ones
+    intercept_se: float | None = None  #: standard error of the intercept
 
 
 def weighted_ridge(
@@ -287,17 +295,75 @@ def _fit_surrogate(
         selected = _forward_selection(X, y, w, k)
     else:
         selected = np.arange(n_features)
-    penalty = 0.0 if surrogate in ("ols", "k_lasso") else alpha
+    penalty = _penalty(surrogate, alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         coef_sel, intercept = weighted_ridge(X[:, selected], y, w, penalty)
+        pred = X[:, selected] @ coef_sel + intercept
+        coef_se, intercept_se = _standard_errors(X, y - pred, w, penalty, selected)
     coef = np.zeros(n_features)
     coef[selected] = coef_sel
-    pred = X[:, selected] @ coef_sel + intercept
     return SurrogateFit(
         coef=coef,
         intercept=float(intercept),
         score=weighted_r2(y, pred, w),
         local_pred=float(X[0, selected] @ coef_sel + intercept),
         selected=np.asarray(selected, dtype=np.int64),
+        coef_se=coef_se,
+        intercept_se=intercept_se,
     )
+
+
+def _penalty(surrogate: str, alpha: float = 1.0) -> float:
+    """The ridge penalty of ``surrogate``'s final fit: none for ``"ols"`` and ``"k_lasso"``."""
+    return 0.0 if surrogate in ("ols", "k_lasso") else float(alpha)
+
+
+#: The sandwich variants :func:`_sandwich` computes; the fits carry ``"hc3"``.
+_SANDWICHES = ("hc0", "hc1", "hc3")
+
+
+def _standard_errors(
+    X: np.ndarray, residuals: np.ndarray, w: np.ndarray, penalty: float, selected: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """``coef_se`` ``(S,)`` (nan where not selected) and ``intercept_se`` of a fit (HC3)."""
+    se = np.sqrt(np.diag(_sandwich(X[:, selected], residuals, w, penalty)))
+    coef_se = np.full(X.shape[1], np.nan)
+    coef_se[selected] = se[1:]
+    return coef_se, float(se[0])
+
+
+def _sandwich(
+    X: np.ndarray, residuals: np.ndarray, w: np.ndarray, penalty: float, kind: str = "hc3"
+) -> np.ndarray:
+    """``(p+1, p+1)`` sandwich covariance of (intercept, coef) of :func:`weighted_ridge`.
+
+    With ``Z = [1, X]``, ``P = diag(0, penalty, ..., penalty)`` (the intercept is not
+    penalised, as in :func:`weighted_ridge`, whose solution is ``(Z'WZ + P)^-1 Z'Wy``),
+    ``A = Z'WZ + P``, the leverages ``h_i = w_i z_i' A^-1 z_i`` and the residuals ``e_i``:
+
+        cov = A^-1 (sum_i w_i^2 u_i^2 z_i z_i') A^-1
+
+    with ``u_i = e_i`` (``"hc0"``; ``"hc1"`` multiplies by ``N / (N - p - 1)``) or
+    ``u_i = e_i / (1 - h_i)`` (``"hc3"``, the default). Samples drawn at random and a model
+    the line does not fit make the residuals random, not noise around a true line: this is
+    the covariance of the fit over new draws of the samples (White 1980; MacKinnon and White
+    1985 for HC3). Why HC3: :mod:`helpers.uncertainty`. All ``nan`` when ``N <= p + 1``.
+    """
+    n, p = X.shape
+    if n <= p + 1:
+        return np.full((p + 1, p + 1), np.nan)
+    Z = np.empty((n, p + 1))
+    Z[:, 0] = 1.0
+    Z[:, 1:] = X
+    gram = (Z * w[:, None]).T @ Z
+    gram[np.arange(1, p + 1), np.arange(1, p + 1)] += penalty
+    inverse = np.linalg.pinv(gram, hermitian=True)
+    u = w * residuals
+    if kind == "hc3":
+        leverage = w * np.einsum("ij,ij->i", Z @ inverse, Z)
+        room = 1.0 - leverage
+        u = np.divide(u, room, out=np.zeros(n), where=room > 1e-10)  # h = 1: a point fitted alone
+    scores = Z * u[:, None]
+    cov = inverse @ (scores.T @ scores) @ inverse
+    return cov * (n / (n - p - 1)) if kind == "hc1" else cov

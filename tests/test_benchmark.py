@@ -48,3 +48,36 @@ def test_bench_litert_quick_compares_the_ways_to_run_a_batch(offline_data):
         "2 interpreters x 1 thread, 299 input, resize first",
     ):
         assert re.search(re.escape(variant) + r"\s+[\d.]+ img/s", out), (variant, out)
+
+
+def test_bench_auto_quick_prints_calls_agreement_coverage_and_verdicts(offline_data):
+    out = _quick("bench_auto.py", 600)
+    for pattern in (
+        r"## 1\. Designs at equal calls",
+        r"sobol\s+all\s+[\d.]+\s+[\d.]+",
+        r"verdict antithetic: squared error [\d.]+-[\d.]+ x the fair coins",
+        r"## 2\. num_samples='auto' vs lime's fixed 128",
+        r"tree_frog\s+\d+\s+tree_frog \(0\.\d\d\)\s+128 \[128-128\]",
+        r"median image: 128 calls by 'auto' = 1\.00 of the fixed 128",
+        r"top-5 Jaccard vs reference, mean over images and seeds: auto [\d.]+, fixed 128 [\d.]+",
+        r"90 % interval coverage of the reference weights: auto\s+(n/a|[\d.]+)",
+        r"verdict calls: NOT met: 128 calls on the median image, 85 more than 1/3 of 128",
+        r"verdict agreement: (met|NOT met)",
+        r"replayed, expected top-5 Jaccard >= 0\.8: median image 128 calls \(tree_frog 128\)",
+    ):
+        assert re.search(pattern, out), (pattern, out)
+
+
+def test_calibration_quick_prints_coverage_stability_times_and_a_verdict(offline_data):
+    out = _quick("calibration.py", 300)
+    for pattern in (
+        r"## 90 % intervals: share of \(superpixel, seed\) pairs holding the reference weight",
+        r"tree_frog\s+\d+\s+tree_frog\s+64\s+" + r"[\d.]+\s+" * 3 + r"[\d.]+",
+        r"all\s+128\s+" + r"[\d.]+\s+" * 3 + r"[\d.]+",
+        r"with exact errors, the reference's own noise leaves: N=64: 0\.899, N=128: 0\.898",
+        r"verdict HC3: (calibrated|NOT calibrated)",
+        r"bootstrap vs hc3: [+-][\d.]+ coverage",
+        r"## top-5 stability against repeated runs",
+        r"time of one top_k_stability call: median [\d.]+ ms",
+    ):
+        assert re.search(pattern, out), (pattern, out)

@@ -105,3 +105,19 @@ def test_no_kernel_is_evaluated_to_check_a_width(monkeypatch):
     with pytest.raises(ValueError, match="kernel_width"):
         resolve("lime", kernel_width=-1.0)
     assert evaluated == []
+
+
+def test_explain_in_rounds_checks_each_once(calls):
+    """num_samples="auto" fits after every round, but checks and builds the hidden image once."""
+    from helpers.explain import explain
+
+    e = explain(_image(), _model, segmentation="grid", segmentation_params={"n_rows": 4},
+                num_samples="auto", max_samples=512, labels=[1], hide_color=0, random_state=0,
+                progress=False, cache=False)  # fmt: skip
+    assert len(e.params["auto_samples"]["rounds"]) >= 2  # more than one round was fitted
+    assert calls["relabel"] == 1
+    assert calls["check_image"] == 1
+    assert calls["check_samples"] == 0
+    assert calls["check_labels"] == 1  # on the original's scores, after the first round
+    assert calls["check_hide_color_range"] == 1
+    assert (calls["hidden_image"], calls["_hidden_image"]) == (0, 1)

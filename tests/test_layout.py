@@ -18,8 +18,10 @@ MAX_LINES = 600
 #: layer, which builds the record; the steps, the settings' rules and the plumbing are below.
 LAYERS: list[set[str]] = [
     {"explain", "metrics", "shapley"},  # entry points: LIME in one call, its evaluation
+    {"auto_samples"},  # num_samples="auto": rounds of samples until the top k is stable
     {"fitting"},  # steps 4 and 5 without a model; builds the record
     {"explanation"},  # the record
+    {"uncertainty"},  # how far its weights can be trusted: errors, intervals, top-k stability
     {"explanation_file", "recipes"},  # its file format; the settings
     {"prediction"},  # step 3
     {"perturbation", "kernels", "surrogates", "paper"},  # steps 2, 4, 5; published numbers
@@ -110,7 +112,9 @@ def test_no_arrow_runs_back_up_the_core():
 
 
 def test_the_record_imports_no_lime_step_and_no_fitting():
-    assert graph()["explanation"] <= {"explanation_file", "recipes", "surrogates"}
+    assert graph()["explanation"] <= {"explanation_file", "recipes", "surrogates", "uncertainty"}
+    # its uncertainty reads the fit and nothing else of LIME: no step, no fitting, no model
+    assert graph()["uncertainty"] <= {"surrogates", "setting_checks", "validation"}
 
 
 def test_no_helpers_file_over_600_lines():
