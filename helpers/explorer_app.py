@@ -25,9 +25,14 @@ from ipyevents import Event
 
 from .explanation import Explanation
 from .explorer import HIDE_COLORS, ExplorerState, hide_color_key
+from .uncertainty import normal_intervals
+
+#: The level of the clicked superpixel's interval.
+INTERVAL_LEVEL = 0.9
 
 __all__ = [
     "IMAGE_CLASS",
+    "INTERVAL_LEVEL",
     "MODEL_CLASS",
     "SURROGATE_CLASS",
     "ExplorerApp",
@@ -197,6 +202,7 @@ class ExplorerApp:
         self.state = state
         self.scale = int(scale)
         self.updates = 0
+        self.clicked: int | None = None  # the superpixel clicked last, whose interval is shown
         self._syncing = False
         self.last_update_seconds = float("nan")
         big = np.repeat(np.repeat(state.segments, self.scale, axis=0), self.scale, axis=1)
@@ -414,7 +420,40 @@ class ExplorerApp:
         label = html.escape(self._class_name(st.label))
         return (
             f"<div class='lime-explorer-numbers' data-updates='{self.updates}'>"
-            f"<div style='font-size:14px'>P({label})</div>{network}{surrogate}{details}</div>"
+            f"<div style='font-size:14px'>P({label})</div>{network}{surrogate}{details}"
+            f"{self.interval_html()}</div>"
+        )
+
+    def interval_html(self, level: float = INTERVAL_LEVEL) -> str:
+        """The clicked superpixel's weight and its interval (:mod:`helpers.uncertainty`).
+
+        Empty before the first click. The interval is the current surrogate's (label, hide
+        color, kernel width), ``coef -/+ z * se`` with the HC3 standard error; one that holds 0
+        says the weight's sign is not settled by these samples.
+
+        Returns
+        -------
+        str
+            HTML; the element of class ``lime-explorer-interval`` carries the bounds in
+            ``data-low`` and ``data-high``.
+        """
+        j = self.clicked
+        if j is None:
+            return ""
+        fit = self.state.fit
+        low, high = normal_intervals(fit.coef, fit.coef_se, level)
+        lo, hi = float(low[j]), float(high[j])
+        if not np.isfinite(lo):
+            verdict = "not selected by the surrogate: no interval"
+        elif lo <= 0.0 <= hi:
+            verdict = "holds 0: the sign is not settled"
+        else:
+            verdict = "for the class" if lo > 0 else "against the class"
+        return (
+            f"<div class='lime-explorer-interval' data-low='{lo!r}' data-high='{hi!r}' "
+            f"style='font-size:12px;color:#555'>superpixel {j}: weight "
+            f"{format_number(float(fit.coef[j]))}, {level:.0%} interval "
+            f"[{format_number(lo)}, {format_number(hi)}] ({verdict})</div>"
         )
 
     def refresh(self) -> None:
@@ -480,7 +519,9 @@ class ExplorerApp:
         height, width = self.state.segments.shape
         r = min(max(int(row // self.scale), 0), height - 1)
         c = min(max(int(col // self.scale), 0), width - 1)
-        self.state.toggle(self.state.superpixel_at(r, c))
+        j = self.state.superpixel_at(r, c)
+        self.state.toggle(j)
+        self.clicked = j
 
     def _on_click(self, event: dict[str, Any]) -> None:
         self.click(event["dataY"], event["dataX"])

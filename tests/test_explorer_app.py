@@ -95,6 +95,24 @@ def test_a_click_toggles_the_superpixel_under_it_and_redraws(app):
     assert st.sample.all()
 
 
+def test_a_click_shows_that_superpixels_weight_and_its_interval(app):
+    from helpers.uncertainty import normal_intervals
+
+    st = app.state
+    assert "lime-explorer-interval" not in app.numbers.value  # nothing clicked yet
+    row, col = 150, 60
+    j = st.superpixel_at(row, col)
+    _click(app, row, col)
+    low, high = normal_intervals(st.fit.coef, st.fit.coef_se, 0.9)
+    shown = re.search(r"data-low='([^']+)' data-high='([^']+)'", app.numbers.value)
+    assert (float(shown[1]), float(shown[2])) == (low[j], high[j])
+    assert low[j] < st.coef[j] < high[j] and f"superpixel {j}: weight" in app.numbers.value
+    app.kernel_width.value = 0.5  # another surrogate: its own interval
+    low, high = normal_intervals(st.fit.coef, st.fit.coef_se, 0.9)
+    shown = re.search(r"data-low='([^']+)' data-high='([^']+)'", app.numbers.value)
+    assert (float(shown[1]), float(shown[2])) == (low[j], high[j])
+
+
 def test_a_click_on_the_images_last_pixel_is_inside(app):
     st = app.state
     h, w = st.segments.shape
