@@ -431,6 +431,11 @@ class ExplorerApp:
         color, kernel width), ``coef -/+ z * se`` with the HC3 standard error; one that holds 0
         says the weight's sign is not settled by these samples.
 
+        Parameters
+        ----------
+        level
+            The interval's level, strictly between 0 and 1.
+
         Returns
         -------
         str
