@@ -185,15 +185,19 @@ def test_04_exercise_weight_ranges(S, middle):
 
 
 def test_04_exercise_width_for_a_tenfold_ratio(images):
+    # The slider is a FloatLogSlider (min -1.5, step 0.05): its neighbours of a tenfold ratio
+    # are 10**-0.9 = 0.126 ("ratio about 15") and 10**-0.85 = 0.141 ("about 9").
     segments = segmentation.segment(images["frog"], random_state=0)
     samples = perturbation.draw_samples(1000, num_superpixels(segments), np.random.default_rng(0))
     d = kernels.cosine_distance(samples)[1:]
     ratio = {}
-    for width in (0.12, 0.15):
+    for exponent, shown in ((-0.9, 0.126), (-0.85, 0.141)):
+        width = 10**exponent
+        assert round(width, 3) == shown
         lo, hi = np.percentile(kernels.exponential_kernel(d, width), [5, 95])
-        ratio[width] = hi / lo
-        assert 0.19 < hi < 0.36  # "95 % of the weights are below about 0.2-0.35"
-    assert 15 < ratio[0.12] < 25 and 6 < ratio[0.15] < 8
+        ratio[shown] = round(hi / lo)
+        assert 0.22 < hi < 0.32  # "95 % of the kernel weights are below about 0.23-0.31"
+    assert ratio == {0.126: 15, 0.141: 9}
 
 
 def test_02_exercise_distinct_masks_and_birthday_bound():
