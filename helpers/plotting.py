@@ -48,6 +48,8 @@ __all__ = [
 WEIGHT_CMAP = "RdBu"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: The "(standing in for ...)" that ends a stand-in's ``description``; the note says it once.
+_STANDING_IN = re.compile(r"\s*\(standing in for [^()]*\)\s*$")
 
 
 def figures_dir() -> Path | None:
@@ -399,9 +401,11 @@ class ModelNote:
             why = untrained_message(model).split(": ", 1)[-1]  # without "UNTRAINED ...: "
             self.lines = [f"UNTRAINED network: {name}", why[:1].upper() + why[1:]]
             return
-        self.lines = [f"Predictions by: {description}"]
         stands_in_for = getattr(model, "stands_in_for", None)
         self.kind = "stand-in" if stands_in_for else "real"
+        if stands_in_for:  # the second line says it stands in: not the first one as well
+            description = _STANDING_IN.sub("", description)
+        self.lines = [f"Predictions by: {description}"]
         if stands_in_for:
             why = next((r for r in reasons if stands_in_for in r), None)
             self.lines.append(
@@ -470,8 +474,9 @@ def model_note(model: Any, caught: Sequence[str] = ()) -> None:
     Introduced in ``notebooks/00_setup.ipynb``; every notebook that loads an ImageNet model
     calls it after loading the model inside :func:`model_warnings`. The note says
     ``Predictions by: <model.description>``; a stand-in network (``load_model("auto")``
-    offline) is marked in amber with the reason it stands in, an untrained network in bold red
-    with :func:`helpers.models.untrained_message`. It returns nothing, so no ``Out:`` follows.
+    offline) is marked in amber with the reason it stands in, said once (the "(standing in for
+    ...)" that ends its description is left out), an untrained network in bold red with
+    :func:`helpers.models.untrained_message`. It returns nothing, so no ``Out:`` follows.
 
     Parameters
     ----------
@@ -483,10 +488,10 @@ def model_note(model: Any, caught: Sequence[str] = ()) -> None:
     Examples
     --------
     >>> class Net:
-    ...     description = "MobileNetV2 1.0 (int8), real ImageNet weights"
+    ...     description = "MobileNetV2 (int8) (standing in for InceptionV3, whose weights ...)"
     ...     stands_in_for = "InceptionV3"
     >>> model_note(Net(), ["InceptionV3's weights are not available; MobileNetV2 stands in."])
-    Predictions by: MobileNetV2 1.0 (int8), real ImageNet weights
+    Predictions by: MobileNetV2 (int8)
     InceptionV3's weights are not available; MobileNetV2 stands in.
     """
     note = ModelNote(model, caught)
