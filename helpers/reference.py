@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -75,6 +76,8 @@ def lime_explain_with_samples(
     classifier_fn: Callable[[np.ndarray], np.ndarray],
     segments: np.ndarray,
     samples: np.ndarray,
+    *,
+    progress: bool = False,
     **kwargs: Any,
 ):
     """Run ``lime``'s ``LimeImageExplainer.explain_instance`` on our segments and samples.
@@ -91,6 +94,9 @@ def lime_explain_with_samples(
         ``(H, W)`` labels ``0..S-1`` (lime assumes it).
     samples
         ``(N, S)`` 0/1 rows, row 0 all ones; lime predicts exactly these.
+    progress
+        Show lime's progress bar (its ``tqdm`` over the batches); off by default, as
+        ``explain(..., progress=False)`` in the notebooks.
     **kwargs
         Passed to ``explain_instance`` (``hide_color``, ``labels``, ``top_labels``,
         ``batch_size``...).
@@ -123,21 +129,28 @@ def lime_explain_with_samples(
     True
     """
     try:
-        from lime.lime_image import LimeImageExplainer
+        from lime import lime_image
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "The reference package lime is not installed. Fix: pip install -e '.[test]' "
             "(make run and make test do this)."
         ) from exc
-    explainer = LimeImageExplainer()
+    explainer = lime_image.LimeImageExplainer()
     fixed = FixedSamples(samples)
     explainer.random_state = fixed
     explainer.base.random_state = fixed
-    return explainer.explain_instance(
-        image,
-        classifier_fn,
-        num_samples=len(samples),
-        segmentation_fn=lambda _: segments,
-        random_seed=0,
-        **kwargs,
-    )
+    # lime 0.2.0.1 has no switch for its bar: its module's tqdm is swapped for the call
+    with mock.patch.object(lime_image, "tqdm", lime_image.tqdm if progress else _no_bar):
+        return explainer.explain_instance(
+            image,
+            classifier_fn,
+            num_samples=len(samples),
+            segmentation_fn=lambda _: segments,
+            random_seed=0,
+            **kwargs,
+        )
+
+
+def _no_bar(iterable: Any, *args: Any, **kwargs: Any) -> Any:
+    """``tqdm`` without the bar: the iterable itself."""
+    return iterable
