@@ -240,6 +240,7 @@ def weight_map(
     image: np.ndarray | None = None,
     limit: float | None = None,
     colorbar: bool = True,
+    uncertain: np.ndarray | None = None,
 ) -> Any:
     """Draw signed weights in the series' colours: blue for the class, red against, white 0.
 
@@ -266,6 +267,11 @@ def weight_map(
         compare them. Default: the largest ``|weight|`` of this map (1 if all are 0).
     colorbar
         Whether to draw the colorbar (see :func:`weight_colorbar`).
+    uncertain
+        An ``(H, W)`` boolean map of the pixels whose weight's interval crosses 0 (sign not
+        settled by the samples), hatched and outlined in black; from
+        :meth:`helpers.explanation.Explanation.intervals` as in notebook 09:
+        ``low, high = e.intervals(label); ((low < 0) & (high > 0))[e.segments]``.
 
     Returns
     -------
@@ -275,8 +281,8 @@ def weight_map(
     Raises
     ------
     ValueError
-        If ``weights`` is not 2-D, ``image`` has another height and width, or ``limit`` is
-        not positive.
+        If ``weights`` is not 2-D, ``image`` or ``uncertain`` has another height and width,
+        or ``limit`` is not positive.
 
     Examples
     --------
@@ -289,6 +295,9 @@ def weight_map(
     ['-0.5 against', '0', '+0.5 for']
     >>> fig.axes[1].get_ylabel()
     "weight for 'frog'"
+    >>> shown = weight_map(ax, np.array([[-0.5, 0.25]]), uncertain=np.array([[False, True]]))
+    >>> ax.collections[0].hatches, [float(x) for x in ax.get_xlim()]
+    (['//'], [-0.5, 1.5])
     >>> plt.close(fig)
     """
     weights = np.asarray(weights, dtype=np.float64)
@@ -310,6 +319,20 @@ def weight_map(
         ax.imshow(gray, cmap="gray", vmin=0, vmax=255 if image.dtype == np.uint8 else 1)
         alpha = 0.7
     shown = ax.imshow(weights, cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit, alpha=alpha)
+    if uncertain is not None:
+        uncertain = np.asarray(uncertain, dtype=bool)
+        if uncertain.shape != weights.shape:
+            raise ValueError(
+                f"uncertain is {uncertain.shape} but weights are {weights.shape}; pass one "
+                "True/False per pixel, e.g. crosses_zero[explanation.segments]."
+            )
+        if uncertain.any():  # hatch, then outline, the pixels whose sign is not settled
+            height, width = weights.shape  # a frame of False closes the outlines at the edges
+            x, y, z = np.arange(-1, width + 1), np.arange(-1, height + 1), np.pad(uncertain, 1)
+            limits = ax.get_xlim(), ax.get_ylim()
+            ax.contourf(x, y, z, levels=[0.5, 1.5], colors="none", hatches=["//"])
+            ax.contour(x, y, z, levels=[0.5], colors="black", linewidths=0.8)
+            ax.set_xlim(limits[0]), ax.set_ylim(limits[1])
     ax.axis("off")
     if title is not None:
         ax.set_title(title)

@@ -71,6 +71,29 @@ def test_weight_map_blue_is_for_red_is_against_with_a_colorbar_that_says_so():
     plt.close(fig)
 
 
+def test_weight_map_hatches_and_outlines_exactly_the_uncertain_pixels():
+    import numpy as np
+
+    fig, ax = plt.subplots()
+    weights = np.array([[1.0, -1.0, 0.5], [0.2, 0.2, -0.3], [0.0, 0.4, 0.1]])
+    uncertain = np.zeros((3, 3), bool)
+    uncertain[1:, :2] = True  # a 2 x 2 block at the bottom left
+    plotting.weight_map(ax, weights, uncertain=uncertain, colorbar=False)
+    hatched, outline = ax.collections
+    assert hatched.hatches == ["//"] and outline.get_linewidths()[0] == 0.8
+    inside = [hatched.get_paths()[0].contains_point((x, y)) for y in range(3) for x in range(3)]
+    assert np.array_equal(np.reshape(inside, (3, 3)), uncertain)  # pixel centres in the hatch
+    (vertices,) = [p.vertices for p in outline.get_paths() if len(p.vertices)]
+    assert vertices[:, 0].min() == -0.5 and vertices[:, 1].max() == 2.5  # at the pixel edges
+    assert [float(x) for x in ax.get_xlim()] == [-0.5, 2.5]  # the frame did not widen the view
+    ax2 = fig.add_subplot(2, 2, 4)
+    plotting.weight_map(ax2, weights, uncertain=np.zeros((3, 3), bool), colorbar=False)
+    assert len(ax2.collections) == 0  # nothing uncertain, nothing drawn
+    with pytest.raises(ValueError, match="one True/False per pixel"):
+        plotting.weight_map(ax2, weights, uncertain=np.zeros((2, 3), bool))
+    plt.close(fig)
+
+
 def test_model_warnings_catches_only_the_model_warnings(recwarn):
     import warnings
 
