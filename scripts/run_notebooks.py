@@ -759,6 +759,21 @@ details.lime-solution { margin: 0.5em 0; padding: 0.3em 0.8em; border: 1px solid
 details.lime-solution > summary { cursor: pointer; font-weight: 600; color: #2a6ebb; }
 </style>
 {%- endblock extra_css -%}
+{%- block html_head_css -%}
+<style>
+/* nbconvert's lab CSS gives output <pre> `word-break: break-all`, which splits lines inside
+   words and numbers. Output and code wrap at spaces instead, and break inside a word only when
+   it alone is wider than the cell (no horizontal overflow). This block comes after
+   nbconvert's CSS (extra_css comes before it), so these rules win at equal specificity. */
+.jp-OutputArea-output pre,
+.jp-InputArea-editor .highlight pre,
+.jp-RenderedHTMLCommon pre {
+  white-space: pre-wrap;
+  word-break: normal;
+  overflow-wrap: anywhere;
+}
+</style>
+{%- endblock html_head_css -%}
 """
 
 

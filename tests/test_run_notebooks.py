@@ -775,6 +775,20 @@ def test_page_html_folds_the_solution_and_shows_no_marker():
     assert "YOUR CODE HERE" in visible and "math.pi" in visible  # the latter folded
 
 
+def test_page_css_wraps_output_and_code_at_spaces_not_inside_words():
+    body, _ = runner.page_exporter().from_notebook_node(runner.page_notebook(exercise_notebook()))
+    # nbconvert's lab CSS breaks output lines anywhere (inside words and numbers) ...
+    nbconvert_rule = body.find("word-break: break-all")
+    # ... and ours, later in the page so that it wins, wraps them at spaces
+    ours = re.search(
+        r"\.jp-OutputArea-output pre,\s*\.jp-InputArea-editor \.highlight pre,[^{]*\{"
+        r"[^}]*word-break: normal;[^}]*overflow-wrap: anywhere;",
+        body,
+    )
+    assert ours is not None
+    assert ours.start() > nbconvert_rule
+
+
 def test_links_between_notebooks_point_at_their_pages(tmp_path):
     source = write_notebook(
         tmp_path / "05_tiny.ipynb", "print(1)",
