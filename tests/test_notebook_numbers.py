@@ -280,3 +280,59 @@ def test_08_reading_the_numbers():
     y = mean_fill.predictions[:, 1]
     assert (f"{y.min():.5f}", f"{y.max():.5f}") == ("0.99998", "0.99999")
     assert np.abs(mean_fill.coef[1]).max() < 1e-6
+
+
+# 09_evaluating_explanations, sections 1b-1d (intervals, the two stopping rules, "auto"), at
+# make run's sizes: 5 seeds, the 10,000-sample reference (seed 10,000).
+def test_09_intervals_stopping_rules_and_auto():
+    from helpers import metrics
+    from helpers.fitting import fit_explanation
+
+    predict, husky, _, segments = _husky_on_snow(confounded=True)
+    S, WOLF, K = num_superpixels(segments), 1, 5
+
+    def run(seed, n=1000, **kw):
+        return explain(husky, predict, segments=segments, num_samples=n, labels=[WOLF],
+                       hide_color=0, random_state=seed, progress=False, **kw)  # fmt: skip
+
+    reference = run(10_000, 10_000)
+    ref_w, ref_top = reference.coef[WOLF], metrics.top_k(reference.coef[WOLF], K)
+    assert sorted(ref_top) == [9, 10, 16, 20, 25]
+
+    # 1b: 2 of 33 intervals cross 0; weights no. 5 and 6 overlap; the coverage printed
+    base = run(0)
+    low, high = base.intervals(WOLF, 0.9)
+    assert int(((low < 0) & (high > 0)).sum()) == 2
+    order = np.argsort(-base.coef[WOLF], kind="stable")
+    assert (order[K - 1], order[K]) == (20, 10) and low[20] <= high[10]
+    coverage = {}
+    for n in (300, 1000):
+        held = [(lo <= ref_w) & (ref_w <= hi) for lo, hi in (run(s, n).intervals(WOLF, 0.9)
+                                                             for s in range(5))]  # fmt: skip
+        coverage[n] = round(float(np.mean(held)), 3)
+    assert coverage == {300: 0.879, 1000: 0.861}
+
+    # 1c: on lime's coins (seed 0), 'unchanged' stops at 1600 and the top 5 changes at 3200;
+    # 'stable' (>= 0.95) stops at 6400 and the top 5 is the reference's from 3200 on
+    sizes = [100, 200, 400, 800, 1600, 3200, 6400, 10_000]
+    big = run(0, samples=perturbation.draw_samples(max(sizes), S, random_state=0))
+    tops, stable = [], []
+    for n in sizes:
+        e = fit_explanation(husky, segments, big.samples[:n], big.predictions[:n], [WOLF],
+                            hide_color=0)  # fmt: skip
+        tops.append(metrics.top_k(e.coef[WOLF], K))
+        stable.append(e.top_k_stability(WOLF, K))
+    first = metrics.first_stable_index(tops, m=2)
+    assert sizes[first + 2] == 1600 and tops[5] != tops[first]
+    assert [n for n, p in zip(sizes, stable, strict=True) if p >= 0.95] == [6400, 10_000]
+    assert all(t == ref_top for t in tops[5:])
+    assert stable[4] < stable[3]  # the stability fell back from N = 800 to 1600
+
+    # 1d: "auto" stops stable with 4096 or 5000 calls and always finds the reference's top 5;
+    # lime's fixed 1000 finds it for 3 of the 5 seeds
+    autos = [run(seed, "auto") for seed in range(5)]
+    assert [a.params["num_samples"] for a in autos] == [4096, 4096, 5000, 4096, 5000]
+    assert {a.params["auto_samples"]["stopped"] for a in autos} == {"stable"}
+    assert all(metrics.top_k(a.coef[WOLF], K) == ref_top for a in autos)
+    fixed = [metrics.jaccard(metrics.top_k(run(s).coef[WOLF], K), ref_top) for s in range(5)]
+    assert [round(j, 2) for j in fixed] == [0.67, 1.0, 0.67, 1.0, 1.0]
