@@ -33,6 +33,7 @@ import platform
 import statistics
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -57,6 +58,38 @@ def photos(size: tuple[int, int]) -> dict[str, np.ndarray]:
         "dogs_right_tabby": images.resize_image(dogs[:, dogs.shape[1] // 2 :], size),
         "cat_mouse_left": images.resize_image(cat_mouse[:, : cat_mouse.shape[1] // 2], size),
     }
+
+
+class Case(NamedTuple):
+    """One benchmark image: its superpixels, top class and 10,000-sample reference weights."""
+
+    segments: np.ndarray
+    label: int
+    class_name: str
+    p: float
+    common: dict  # explain's keywords shared by every run on this image
+    ref_coef: np.ndarray
+    ref_top: frozenset
+
+
+def reference_case(model, image: np.ndarray, num_samples: int) -> Case:
+    """Quickshift superpixels (seed 0), the top class, and the fair-coin reference run.
+
+    Shared by ``bench_auto.py``, ``calibration.py`` and ``focused_sampling.py``: the reference
+    has ``num_samples`` samples and seed :data:`REFERENCE_SEED`, which no compared run uses.
+    """
+    from helpers import metrics, segmentation
+    from helpers.explain import explain
+
+    segments = segmentation.segment(image, random_state=0)
+    label, class_name, p = model.top(image, k=1)[0]
+    common = {"segments": segments, "labels": [label], "progress": False, "cache": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = explain(image, model, num_samples=num_samples, random_state=REFERENCE_SEED,
+                      **common)  # fmt: skip
+    ref_coef = ref.coef[label]
+    return Case(segments, label, class_name, float(p), common, ref_coef, metrics.top_k(ref_coef, K))
 
 
 def _coverage(explanation, label: int, reference: np.ndarray) -> float:
@@ -154,16 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         start = time.perf_counter()
         image = images[name]
-        segments = segmentation.segment(image, random_state=0)
+        segments, label, class_name, p, common, ref_coef, ref_top = reference_case(
+            model, image, args.reference
+        )
         S = segmentation.num_superpixels(segments)
-        label, class_name, p = model.top(image, k=1)[0]
-        common = {"segments": segments, "labels": [label], "progress": False, "cache": False}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ref = explain(image, model, num_samples=args.reference, random_state=REFERENCE_SEED,
-                          **common)  # fmt: skip
-        ref_coef = ref.coef[label]
-        ref_top = metrics.top_k(ref_coef, K)
 
         def agreement(coef, ref_top=ref_top):
             return metrics.jaccard(metrics.top_k(coef, K), ref_top)

@@ -37,16 +37,14 @@ import os
 import platform
 import statistics
 import time
-import warnings
 from statistics import NormalDist
 
 import numpy as np
+from bench_auto import K, reference_case
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REFERENCE_SEED = 10_000
 LEVEL = 0.9
-K = 5
 TARGET = 0.85
 ESTIMATORS = ("hc0", "hc1", "hc3", "bootstrap")
 
@@ -109,16 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         start = time.perf_counter()
         image = images[name]
-        segments = segmentation.segment(image, random_state=0)
-        label, class_name, p = model.top(image, k=1)[0]
-        info[name] = (segmentation.num_superpixels(segments), class_name, float(p))
-        common = {"segments": segments, "labels": [label], "progress": False, "cache": False}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ref = explain(image, model, num_samples=args.reference, random_state=REFERENCE_SEED,
-                          **common)  # fmt: skip
-        ref_coef = ref.coef[label]
-        ref_top = metrics.top_k(ref_coef, K)
+        segments, label, class_name, p, common, ref_coef, ref_top = reference_case(
+            model, image, args.reference
+        )
+        info[name] = (segmentation.num_superpixels(segments), class_name, p)
         for seed in range(args.seeds):
             big = explain(image, model, num_samples=sizes[-1], random_state=seed, **common)
             for n in sizes:
