@@ -23,6 +23,13 @@ alpha = 1):
    :func:`helpers.uncertainty.standard_errors` (computing them again) and one
    ``top_k_stability``;
 
+6. the standard errors against the weights' actual standard deviation over the seeds;
+
+with ``--design antithetic`` the runs draw antithetic pairs (the reference stays fair coins)
+and HC3 is compared with ``hc3_pairs``, HC3 with each pair as one cluster
+(:func:`helpers.uncertainty.coef_covariance` with ``clusters=np.arange(N) // 2``), which sees
+the pairs' negative correlation;
+
 then a verdict computed from the numbers against issue 22's target: HC3's 90 % intervals
 cover the reference for >= 85 % of the (superpixel, seed) pairs on every image at N = 300
 and N = 1000. Part of the miss is the reference's own sampling error (its variance is
@@ -61,20 +68,27 @@ def photos(size: tuple[int, int]) -> dict[str, np.ndarray]:
 
 
 def covered(explanation, label: int, reference: np.ndarray, estimator: str, seed: int):
-    """Boolean per superpixel: does the 90 % interval of ``estimator`` hold the reference?"""
+    """Per superpixel: does the 90 % interval of ``estimator`` hold the reference? And its se.
+
+    ``"hc3_pairs"`` is HC3 with each antithetic pair as one cluster (rows 2i and 2i + 1).
+    """
     from helpers import uncertainty
 
     fit = explanation.fits[label]
     args = (explanation.samples, explanation.predictions[:, label], explanation.kernel_weights)
     if estimator == "hc3":
         low, high = explanation.intervals(label, level=LEVEL)
+        return (low <= reference) & (reference <= high), fit.coef_se
+    if estimator == "bootstrap":
+        cov = uncertainty.bootstrap_covariance(*args, fit, reps=200, random_state=seed)
+    elif estimator == "hc3_pairs":
+        pairs = np.arange(len(explanation.samples)) // 2
+        cov = uncertainty.coef_covariance(*args, fit, clusters=pairs)
     else:
-        if estimator == "bootstrap":
-            cov = uncertainty.bootstrap_covariance(*args, fit, reps=200, random_state=seed)
-        else:
-            cov = uncertainty.coef_covariance(*args, fit, estimator=estimator)
-        low, high = uncertainty.normal_intervals(fit.coef, np.sqrt(np.diag(cov)[1:]), LEVEL)
-    return (low <= reference) & (reference <= high)
+        cov = uncertainty.coef_covariance(*args, fit, estimator=estimator)
+    se = np.sqrt(np.diag(cov)[1:])
+    low, high = uncertainty.normal_intervals(fit.coef, se, LEVEL)
+    return (low <= reference) & (reference <= high), se
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,11 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", type=int, default=10_000, help="reference samples")
     parser.add_argument("--sizes", type=int, nargs="+", default=[300, 1000])
     parser.add_argument("--images", nargs="*", help="a subset of the image names")
+    parser.add_argument(
+        "--design", choices=("bernoulli", "antithetic"), default="bernoulli",
+        help="the runs' design (the reference is always fair coins); antithetic compares HC3 "
+        "with HC3 over pairs (hc3_pairs)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="CI mode: one image, tiny sizes")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.reference, args.sizes, args.images = 2, 256, [64, 128], ["tree_frog"]
     sizes = sorted(args.sizes)
+    estimators = ESTIMATORS if args.design == "bernoulli" else ("hc3", "hc3_pairs")
 
     from helpers import metrics, models, segmentation, uncertainty
     from helpers.explain import explain
@@ -95,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
 
     model = models.load_model("mobilenet_v2")
     print(f"# calibration  seeds={args.seeds}  reference={args.reference}  N={sizes}  "
-          f"level={LEVEL}  k={K}")  # fmt: skip
+          f"level={LEVEL}  k={K}  design={args.design}")  # fmt: skip
     print(f"# {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}")
     print(f"# {model.description}, images at {model.input_size[0]} x {model.input_size[1]}")
     images = photos(model.input_size)
     names = args.images or list(images)
     cover: dict[tuple[str, int, str], list[np.ndarray]] = {}
+    spread: dict[tuple[str, int, str], list[np.ndarray]] = {}  # weights ("coef") and se
     stab: dict[tuple[str, int], dict[str, list[float]]] = {}
     info, times = {}, {"intervals": [], "standard_errors": [], "top_k_stability": []}
     start_all = time.perf_counter()
@@ -112,14 +133,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         info[name] = (segmentation.num_superpixels(segments), class_name, p)
         for seed in range(args.seeds):
-            big = explain(image, model, num_samples=sizes[-1], random_state=seed, **common)
+            big = explain(image, model, num_samples=sizes[-1], random_state=seed,
+                          design=args.design, **common)  # fmt: skip
             for n in sizes:
                 e = fit_explanation(image, segments, big.samples[:n], big.predictions[:n],
                                     [label])  # fmt: skip
-                for estimator in ESTIMATORS:
-                    cover.setdefault((name, n, estimator), []).append(
-                        covered(e, label, ref_coef, estimator, seed)
-                    )
+                spread.setdefault((name, n, "coef"), []).append(e.coef[label])
+                for estimator in estimators:
+                    held, se = covered(e, label, ref_coef, estimator, seed)
+                    cover.setdefault((name, n, estimator), []).append(held)
+                    spread.setdefault((name, n, estimator), []).append(se)
                 t = time.perf_counter()
                 e.intervals(label, level=LEVEL)
                 times["intervals"].append(time.perf_counter() - t)
@@ -139,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {name}: S={S}, {class_name} p={p:.2f}, {time.perf_counter() - start:.0f} s",
               flush=True)  # fmt: skip
     print(f"# total {time.perf_counter() - start_all:.0f} s")
-    _print_coverage(cover, names, sizes, info, args.seeds)
+    _print_coverage(cover, names, sizes, info, args.seeds, estimators)
+    _print_spread(spread, names, sizes, estimators)
     _print_stability(stab, names, sizes)
     for what, values in times.items():
         print(f"time of one {what} call: median {1e3 * statistics.median(values):.1f} ms "
@@ -155,16 +179,28 @@ def _jaccard_stability(e, label: int) -> float:
     )
 
 
-def _print_coverage(cover, names, sizes, info, seeds) -> None:
+def _print_spread(spread, names, sizes, estimators) -> None:
+    """Each estimator's se against the weights' actual spread over the seeds (no reference)."""
+    print("\n## standard errors / the weights' standard deviation over the seeds")
+    print("(median over superpixels; below 1: the errors understate the run-to-run spread)")
+    print("image        N      " + "".join(f"{e:>10s}" for e in estimators))
+    for name in names:
+        for n in sizes:
+            sd = np.std(spread[(name, n, "coef")], axis=0, ddof=1)
+            ratios = [np.median(np.mean(spread[(name, n, e)], axis=0) / sd) for e in estimators]
+            print(f"{name:12s} {n:<6d} " + "".join(f"{r:10.2f}" for r in ratios))
+
+
+def _print_coverage(cover, names, sizes, info, seeds, estimators) -> None:
     print("\n## 90 % intervals: share of (superpixel, seed) pairs holding the reference weight")
     print(f"({seeds} seeds; 'all' pools the images; target >= {TARGET:.2f} for HC3)")
     print(
-        "image        S   class                 N      " + "".join(f"{e:>10s}" for e in ESTIMATORS)
+        "image        S   class                 N      " + "".join(f"{e:>10s}" for e in estimators)
     )
     for name in [*names, "all"]:
         for n in sizes:
             values = []
-            for estimator in ESTIMATORS:
+            for estimator in estimators:
                 parts = [np.concatenate(cover[(i, n, estimator)]) for i in
                          (names if name == "all" else [name])]  # fmt: skip
                 values.append(float(np.mean(np.concatenate(parts))))
@@ -185,7 +221,7 @@ def _print_coverage(cover, names, sizes, info, seeds) -> None:
         + (f"calibrated: >= {TARGET:.2f} on every image at every N" if not misses else
            f"NOT calibrated on {', '.join(misses)} (< {TARGET:.2f})")
     )  # fmt: skip
-    for estimator in ("hc0", "hc1", "bootstrap"):
+    for estimator in (e for e in estimators if e != "hc3"):
         gap = statistics.mean(
             np.mean(np.concatenate(cover[(i, n, estimator)]))
             - np.mean(np.concatenate(cover[(i, n, "hc3")]))

@@ -334,7 +334,12 @@ def _standard_errors(
 
 
 def _sandwich(
-    X: np.ndarray, residuals: np.ndarray, w: np.ndarray, penalty: float, kind: str = "hc3"
+    X: np.ndarray,
+    residuals: np.ndarray,
+    w: np.ndarray,
+    penalty: float,
+    kind: str = "hc3",
+    clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(p+1, p+1)`` sandwich covariance of (intercept, coef) of :func:`weighted_ridge`.
 
@@ -349,6 +354,9 @@ def _sandwich(
     the line does not fit make the residuals random, not noise around a true line: this is
     the covariance of the fit over new draws of the samples (White 1980; MacKinnon and White
     1985 for HC3). Why HC3: :mod:`helpers.uncertainty`. All ``nan`` when ``N <= p + 1``.
+    With ``clusters`` (one integer per row), the terms ``w_i u_i z_i`` are summed within each
+    cluster before the outer products: rows of one cluster may be correlated (an antithetic
+    pair), different clusters are independent (cluster-robust, Liang and Zeger 1986).
     """
     n, p = X.shape
     if n <= p + 1:
@@ -365,5 +373,10 @@ def _sandwich(
         room = 1.0 - leverage
         u = np.divide(u, room, out=np.zeros(n), where=room > 1e-10)  # h = 1: a point fitted alone
     scores = Z * u[:, None]
+    if clusters is not None:
+        ids, clusters = np.unique(clusters, return_inverse=True)
+        summed = np.zeros((len(ids), p + 1))
+        np.add.at(summed, clusters, scores)
+        scores = summed
     cov = inverse @ (scores.T @ scores) @ inverse
     return cov * (n / (n - p - 1)) if kind == "hc1" else cov

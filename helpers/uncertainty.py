@@ -91,6 +91,7 @@ def coef_covariance(
     surrogate: str = "ridge",
     alpha: float = 1.0,
     estimator: str = "hc3",
+    clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """The covariance of a surrogate's intercept and weights over random samples (sandwich).
 
@@ -111,6 +112,11 @@ def coef_covariance(
         :func:`helpers.surrogates.fit_surrogate` (``"ols"`` and ``"k_lasso"`` have none).
     estimator
         ``"hc3"`` (the default, calibrated), ``"hc1"`` or ``"hc0"``.
+    clusters
+        ``None`` (the rows are independent draws), or one integer per row: rows that share
+        one were drawn together and may be correlated, e.g. ``np.arange(N) // 2`` for the
+        antithetic pairs of ``design="antithetic"``. Measured, not used by the fits:
+        ``benchmarks/README.md``, 'Intervals: calibration'.
 
     Returns
     -------
@@ -138,10 +144,29 @@ def coef_covariance(
     >>> cov = coef_covariance(z, y, np.ones(8), fit, surrogate="ols")
     >>> np.sqrt(np.diag(cov)).round(3).tolist()  # intercept, then the three weights
     [0.354, 0.354, 0.354, 0.354]
+
+    Every row drawn twice, the copies one cluster: the two copies carry no more information
+    than one, and the cluster-robust covariance is twice the one that trusts them as two:
+
+    >>> twice, y2 = np.repeat(z, 2, axis=0), np.repeat(y, 2)
+    >>> fit2 = fit_surrogate(twice, y2, np.ones(16), surrogate="ols")
+    >>> naive = coef_covariance(twice, y2, np.ones(16), fit2, surrogate="ols", estimator="hc0")
+    >>> paired = coef_covariance(twice, y2, np.ones(16), fit2, surrogate="ols",
+    ...                          estimator="hc0", clusters=np.arange(16) // 2)
+    >>> bool(np.allclose(paired, 2 * naive))
+    True
     """
     X, residuals, w, selected = _checked(samples, targets, kernel_weights, fit, surrogate)
     check_choice(estimator, _SANDWICHES, "estimator")
-    inner = _sandwich(X[:, selected], residuals, w, _penalty(surrogate, alpha), estimator)
+    if clusters is not None:
+        clusters = np.asarray(clusters)
+        if clusters.shape != (X.shape[0],) or clusters.dtype.kind not in "iu":
+            raise ValueError(
+                f"clusters must be one integer per sample, shape ({X.shape[0]},); got "
+                f"{clusters.dtype} of shape {clusters.shape}. Fix: e.g. np.arange(N) // 2 "
+                "for antithetic pairs."
+            )
+    inner = _sandwich(X[:, selected], residuals, w, _penalty(surrogate, alpha), estimator, clusters)
     return _embed(inner, selected, X.shape[1])
 
 

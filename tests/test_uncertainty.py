@@ -293,3 +293,14 @@ def test_the_jaccard_measure_is_at_least_the_set_measure_and_refuses_unknown_mea
         )
     with pytest.raises(ValueError, match="measure"):
         top_k_stability(z, y, np.ones(300), fit, 2, measure="overlap")
+
+
+def test_clusters_must_be_one_integer_per_sample():
+    z = np.random.default_rng(0).integers(0, 2, (40, 3)).astype(float)
+    y = z @ np.array([1.0, -1.0, 0.5]) + z[:, 0] * z[:, 1]
+    fit = fit_surrogate(z, y, np.ones(40), surrogate="ols")
+    alone = coef_covariance(z, y, np.ones(40), fit, surrogate="ols", clusters=np.arange(40))
+    assert np.array_equal(alone, coef_covariance(z, y, np.ones(40), fit, surrogate="ols"))
+    for bad in (np.arange(39), np.arange(40) / 2, np.zeros((40, 1), int)):
+        with pytest.raises(ValueError, match="one integer per sample"):
+            coef_covariance(z, y, np.ones(40), fit, surrogate="ols", clusters=bad)
