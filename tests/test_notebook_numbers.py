@@ -305,12 +305,18 @@ def test_09_intervals_stopping_rules_and_auto():
     assert int(((low < 0) & (high > 0)).sum()) == 2
     order = np.argsort(-base.coef[WOLF], kind="stable")
     assert (order[K - 1], order[K]) == (20, 10) and low[20] <= high[10]
-    coverage = {}
-    for n in (300, 1000):
-        held = [(lo <= ref_w) & (ref_w <= hi) for lo, hi in (run(s, n).intervals(WOLF, 0.9)
-                                                             for s in range(5))]  # fmt: skip
-        coverage[n] = round(float(np.mean(held)), 3)
-    assert coverage == {300: 0.879, 1000: 0.861}
+    assert round(base.top_k_stability(WOLF, K), 2) == 0.65
+    coverage, rms = {}, {}
+    for design in ("bernoulli", "antithetic"):
+        for n in (300, 1000):
+            runs = [run(s, n, design=design) for s in range(5)]
+            held = [(lo <= ref_w) & (ref_w <= hi) for lo, hi in (e.intervals(WOLF, 0.9)
+                                                                 for e in runs)]  # fmt: skip
+            coverage[design, n] = round(float(np.mean(held)), 3)
+            rms[design, n] = np.sqrt(np.mean([np.square(e.coef[WOLF] - ref_w) for e in runs]))
+    assert coverage == {("bernoulli", 300): 0.879, ("bernoulli", 1000): 0.861,
+                        ("antithetic", 300): 1.0, ("antithetic", 1000): 0.994}  # fmt: skip
+    assert round(rms["antithetic", 1000] / rms["bernoulli", 1000], 2) == 0.52
 
     # 1c: on lime's coins (seed 0), 'unchanged' stops at 1600 and the top 5 changes at 3200;
     # 'stable' (>= 0.95) stops at 6400 and the top 5 is the reference's from 3200 on
