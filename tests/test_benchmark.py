@@ -81,3 +81,21 @@ def test_calibration_quick_prints_coverage_stability_times_and_a_verdict(offline
         r"time of one top_k_stability call: median [\d.]+ ms",
     ):
         assert re.search(pattern, out), (pattern, out)
+
+
+def test_focused_sampling_quick_prints_the_designs_and_a_computed_verdict(offline_data):
+    out = _quick("focused_sampling.py", 300)
+    for pattern in (
+        r"## Top-5 Jaccard against the fair-coin reference",
+        r"focused\s+all\s+[\d.]+\s+[\d.]+",
+        r"focused x kernel\s+tree_frog\s+[\d.]+\s+[\d.]+",
+        r"antithetic\s+all\s+[\d.]+\s+[\d.]+",
+        r"fair coins\s+all\s+[\d.]+\s+[\d.]+",
+        r"fixed 128\s+all\s+[\d.]+",
+        r"focused\s+N=128 0\.\d\d",
+        r"mean top-5 Jaccard of lime's fixed 128 fair coins: [\d.]+",
+        r"antithetic: (reaches it at N = \d+|not by N = 128)",
+        r"verdict focused: (PAYS|does NOT pay)",
+        r"verdict focused x kernel: (PAYS|does NOT pay)",
+    ):
+        assert re.search(pattern, out), (pattern, out)
