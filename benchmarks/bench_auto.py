@@ -128,6 +128,36 @@ def _jaccard_rule(auto, label: int, agreement) -> dict[str, float]:
     return out
 
 
+#: The rules replayed with HC3 over antithetic pairs (``clusters``): (measure, confidence).
+PAIRED = (("set", 0.95), ("jaccard", 0.9), ("jaccard", 0.8))
+
+
+def _paired_rule(auto, label: int, agreement) -> dict[str, float]:
+    """Where the rules of :data:`PAIRED` would have stopped the same run, and its agreement.
+
+    The standard errors count each antithetic pair (rows 2i, 2i + 1) as one draw, which sees
+    the pairs' negative correlation (``benchmarks/README.md``, calibration with
+    ``--design antithetic``). Replayed on the run's prefixes like :func:`_jaccard_rule`; a
+    rule that has not stopped by the run's last round is reported at that round, flagged.
+    """
+    from helpers.uncertainty import top_k_stability
+
+    out = {}
+    for measure, c in PAIRED:
+        for end in auto.params["auto_samples"]["rounds"]:
+            e = _prefix(auto, end)
+            stability = top_k_stability(
+                e.samples, e.predictions[:, label], e.kernel_weights, e.fits[label], K,
+                surrogate=e.params["surrogate"], measure=measure, clusters=np.arange(end) // 2,
+            )  # fmt: skip
+            if stability >= c or end == auto.params["num_samples"]:
+                key = f"{measure}_{c}"
+                out[f"pcalls_{key}"], out[f"pj_{key}"] = end, agreement(e.coef[label])
+                out[f"plate_{key}"] = float(stability < c)  # not stopped by the run's end
+                break
+    return out
+
+
 def _prefix(explanation, n: int):
     """The explanation fitted on its first ``n`` samples (no model call)."""
     from helpers.fitting import fit_explanation
@@ -245,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                     "cover_auto": _coverage(auto, label, ref_coef),
                     "cover_fixed": _coverage(fixed, label, ref_coef),
                     **_jaccard_rule(auto, label, agreement),
+                    **_paired_rule(auto, label, agreement),
                 }
             )
         print(f"# {name}: S={S}, label {label} {class_name} p={p:.2f}, "
@@ -371,6 +402,23 @@ def _print_auto(rows, names, args) -> None:
             f"replayed, expected top-5 Jaccard >= {c}: median image {soft_calls:.0f} calls "
             f"({per}); Jaccard {j_soft.mean():.3f}, {j_soft.mean() - j_fixed.mean():+.3f} vs "
             f"fixed {args.fixed}"
+        )
+    for measure, c in PAIRED:
+        key = f"{measure}_{c}"
+        calls = statistics.median(
+            statistics.median(r[f"pcalls_{key}"] for r in rows if r["image"] == n) for n in names
+        )
+        per = ", ".join(
+            f"{n} {statistics.median(r[f'pcalls_{key}'] for r in rows if r['image'] == n):.0f}"
+            for n in names
+        )
+        j_paired = np.array([r[f"pj_{key}"] for r in rows])
+        late = int(sum(r[f"plate_{key}"] for r in rows))
+        print(
+            f"replayed, se over antithetic pairs, {measure} >= {c}: median image {calls:.0f} "
+            f"calls ({per}); Jaccard {j_paired.mean():.3f}, "
+            f"{j_paired.mean() - j_fixed.mean():+.3f} vs fixed {args.fixed}; "
+            f"not stopped by the run's end: {late} of {len(rows)}"
         )
     print(f"90 % interval coverage of the reference weights: auto {_fmt([cover_auto])}, "
           f"fixed {_fmt([cover_fixed])}")  # fmt: skip

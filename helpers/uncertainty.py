@@ -158,16 +158,22 @@ def coef_covariance(
     """
     X, residuals, w, selected = _checked(samples, targets, kernel_weights, fit, surrogate)
     check_choice(estimator, _SANDWICHES, "estimator")
-    if clusters is not None:
-        clusters = np.asarray(clusters)
-        if clusters.shape != (X.shape[0],) or clusters.dtype.kind not in "iu":
-            raise ValueError(
-                f"clusters must be one integer per sample, shape ({X.shape[0]},); got "
-                f"{clusters.dtype} of shape {clusters.shape}. Fix: e.g. np.arange(N) // 2 "
-                "for antithetic pairs."
-            )
+    clusters = _checked_clusters(clusters, X.shape[0])
     inner = _sandwich(X[:, selected], residuals, w, _penalty(surrogate, alpha), estimator, clusters)
     return _embed(inner, selected, X.shape[1])
+
+
+def _checked_clusters(clusters: Any, n: int) -> np.ndarray | None:
+    """``None``, or one integer per sample (refused otherwise, naming the fix)."""
+    if clusters is None:
+        return None
+    clusters = np.asarray(clusters)
+    if clusters.shape != (n,) or clusters.dtype.kind not in "iu":
+        raise ValueError(
+            f"clusters must be one integer per sample, shape ({n},); got {clusters.dtype} of "
+            f"shape {clusters.shape}. Fix: e.g. np.arange(N) // 2 for antithetic pairs."
+        )
+    return clusters
 
 
 def _embed(inner: np.ndarray, selected: np.ndarray, n_features: int) -> np.ndarray:
@@ -358,6 +364,7 @@ def top_k_stability(
     surrogate: str = "ridge",
     alpha: float = 1.0,
     measure: str = "set",
+    clusters: np.ndarray | None = None,
 ) -> float:
     """The probability that the top-k superpixels stay the same with unlimited samples.
 
@@ -371,7 +378,7 @@ def top_k_stability(
 
     Parameters
     ----------
-    samples, targets, kernel_weights, fit, surrogate, alpha
+    samples, targets, kernel_weights, fit, surrogate, alpha, clusters
         As for :func:`coef_covariance`.
     k
         The size of the top set, ``1 <= k <= S`` (``k = S`` gives 1: the set is everything).
@@ -417,7 +424,9 @@ def top_k_stability(
         raise ValueError(
             f"k={k} must be between 1 and the {n_features} superpixels. Fix: a smaller k."
         )
-    inner = _sandwich(X[:, selected], residuals, w, _penalty(surrogate, alpha))[1:, 1:]
+    clusters = _checked_clusters(clusters, X.shape[0])
+    penalty = _penalty(surrogate, alpha)
+    inner = _sandwich(X[:, selected], residuals, w, penalty, clusters=clusters)[1:, 1:]
     if np.isnan(inner).any():
         return float("nan")
     cov = np.zeros((n_features, n_features))

@@ -317,6 +317,21 @@ def test_09_intervals_stopping_rules_and_auto():
     assert coverage == {("bernoulli", 300): 0.879, ("bernoulli", 1000): 0.861,
                         ("antithetic", 300): 1.0, ("antithetic", 1000): 0.994}  # fmt: skip
     assert round(rms["antithetic", 1000] / rms["bernoulli", 1000], 2) == 0.52
+    # benchmarks/README.md, 'A design-aware error': HC3 over the antithetic pairs would miss
+    # the fair-coin reference here (0.806 at N = 1000), so the stop keeps the i.i.d. errors
+    from helpers.uncertainty import coef_covariance, normal_intervals
+
+    paired = {}
+    for n in (300, 1000):
+        held = []
+        for seed in range(5):
+            e = run(seed, n, design="antithetic")
+            cov = coef_covariance(e.samples, e.predictions[:, WOLF], e.kernel_weights,
+                                  e.fits[WOLF], clusters=np.arange(n) // 2)  # fmt: skip
+            lo, hi = normal_intervals(e.coef[WOLF], np.sqrt(np.diag(cov)[1:]), 0.9)
+            held.append((lo <= ref_w) & (ref_w <= hi))
+        paired[n] = round(float(np.mean(held)), 3)
+    assert paired == {300: 0.921, 1000: 0.806}
 
     # 1c: on lime's coins (seed 0), 'unchanged' stops at 1600 and the top 5 changes at 3200;
     # 'stable' (>= 0.95) stops at 6400 and the top 5 is the reference's from 3200 on

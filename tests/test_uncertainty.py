@@ -301,6 +301,10 @@ def test_clusters_must_be_one_integer_per_sample():
     fit = fit_surrogate(z, y, np.ones(40), surrogate="ols")
     alone = coef_covariance(z, y, np.ones(40), fit, surrogate="ols", clusters=np.arange(40))
     assert np.array_equal(alone, coef_covariance(z, y, np.ones(40), fit, surrogate="ols"))
+    alone = top_k_stability(z, y, np.ones(40), fit, 1, surrogate="ols", clusters=np.arange(40))
+    assert alone == top_k_stability(z, y, np.ones(40), fit, 1, surrogate="ols")
     for bad in (np.arange(39), np.arange(40) / 2, np.zeros((40, 1), int)):
         with pytest.raises(ValueError, match="one integer per sample"):
             coef_covariance(z, y, np.ones(40), fit, surrogate="ols", clusters=bad)
+        with pytest.raises(ValueError, match="one integer per sample"):
+            top_k_stability(z, y, np.ones(40), fit, 1, surrogate="ols", clusters=bad)
