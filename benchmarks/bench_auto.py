@@ -158,6 +158,17 @@ def _paired_rule(auto, label: int, agreement) -> dict[str, float]:
     return out
 
 
+def _replayed(rows, names, calls_key: str, j_key: str, j_fixed: np.ndarray, fixed: int) -> str:
+    """'median image N calls (per image); Jaccard J, +d vs fixed' for one replayed rule."""
+    per_image = {n: statistics.median(r[calls_key] for r in rows if r["image"] == n) for n in names}
+    j = np.array([r[j_key] for r in rows])
+    return (
+        f"median image {statistics.median(per_image.values()):.0f} calls ("
+        + ", ".join(f"{n} {calls:.0f}" for n, calls in per_image.items())
+        + f"); Jaccard {j.mean():.3f}, {j.mean() - j_fixed.mean():+.3f} vs fixed {fixed}"
+    )
+
+
 def _prefix(explanation, n: int):
     """The explanation fitted on its first ``n`` samples (no model call)."""
     from helpers.fitting import fit_explanation
@@ -390,36 +401,14 @@ def _print_auto(rows, names, args) -> None:
         f"fixed {args.fixed} {j_fixed.mean():.3f}, difference {diff.mean():+.3f} (se {se:.3f})"
     )
     for c in SOFT:
-        soft_calls = statistics.median(
-            statistics.median(r[f"calls_{c}"] for r in rows if r["image"] == n) for n in names
-        )
-        per = ", ".join(
-            f"{n} {statistics.median(r[f'calls_{c}'] for r in rows if r['image'] == n):.0f}"
-            for n in names
-        )
-        j_soft = np.array([r[f"j_{c}"] for r in rows])
-        print(
-            f"replayed, expected top-5 Jaccard >= {c}: median image {soft_calls:.0f} calls "
-            f"({per}); Jaccard {j_soft.mean():.3f}, {j_soft.mean() - j_fixed.mean():+.3f} vs "
-            f"fixed {args.fixed}"
-        )
+        print(f"replayed, expected top-5 Jaccard >= {c}: "
+              + _replayed(rows, names, f"calls_{c}", f"j_{c}", j_fixed, args.fixed))  # fmt: skip
     for measure, c in PAIRED:
         key = f"{measure}_{c}"
-        calls = statistics.median(
-            statistics.median(r[f"pcalls_{key}"] for r in rows if r["image"] == n) for n in names
-        )
-        per = ", ".join(
-            f"{n} {statistics.median(r[f'pcalls_{key}'] for r in rows if r['image'] == n):.0f}"
-            for n in names
-        )
-        j_paired = np.array([r[f"pj_{key}"] for r in rows])
         late = int(sum(r[f"plate_{key}"] for r in rows))
-        print(
-            f"replayed, se over antithetic pairs, {measure} >= {c}: median image {calls:.0f} "
-            f"calls ({per}); Jaccard {j_paired.mean():.3f}, "
-            f"{j_paired.mean() - j_fixed.mean():+.3f} vs fixed {args.fixed}; "
-            f"not stopped by the run's end: {late} of {len(rows)}"
-        )
+        print(f"replayed, se over antithetic pairs, {measure} >= {c}: "
+              + _replayed(rows, names, f"pcalls_{key}", f"pj_{key}", j_fixed, args.fixed)
+              + f"; not stopped by the run's end: {late} of {len(rows)}")  # fmt: skip
     print(f"90 % interval coverage of the reference weights: auto {_fmt([cover_auto])}, "
           f"fixed {_fmt([cover_fixed])}")  # fmt: skip
     calls_ok = median_calls <= budget

@@ -64,6 +64,9 @@ def test_bench_auto_quick_prints_calls_agreement_coverage_and_verdicts(offline_d
         r"verdict calls: NOT met: 128 calls on the median image, 85 more than 1/3 of 128",
         r"verdict agreement: (met|NOT met)",
         r"replayed, expected top-5 Jaccard >= 0\.8: median image 128 calls \(tree_frog 128\)",
+        r"replayed, se over antithetic pairs, set >= 0\.95: median image 128 calls "
+        r"\(tree_frog 128\); Jaccard [\d.]+, [+-][\d.]+ vs fixed 128; not stopped by the run's "
+        r"end: [01] of 1",
     ):
         assert re.search(pattern, out), (pattern, out)
 
