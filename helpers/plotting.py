@@ -324,7 +324,7 @@ def weight_map(
         if uncertain.shape != weights.shape:
             raise ValueError(
                 f"uncertain is {uncertain.shape} but weights are {weights.shape}; pass one "
-                "True/False per pixel, e.g. crosses_zero[explanation.segments]."
+                "True/False per pixel, e.g. ((low < 0) & (high > 0))[explanation.segments]."
             )
         if uncertain.any():  # hatch, then outline, the pixels whose sign is not settled
             height, width = weights.shape  # a frame of False closes the outlines at the edges

@@ -23,7 +23,11 @@ pairs bootstrap of 200 resamples (:func:`bootstrap_covariance`) 0.013 less at a 
 times the cost: nothing to gain by switching. On a model whose large-sample weights are known
 exactly (``tests/test_uncertainty.py``, 12 superpixels, N = 300, 1000 seeds) HC3 covers
 0.903, HC0 0.888. The one miss of the 85 % target with 8 seeds, the dogs photo at N = 1000
-(0.840), was noise: with 20 seeds HC3 covers 0.912 and 0.866 there.
+(0.840), was noise: with 20 seeds HC3 covers 0.912 and 0.866 there. On antithetic pairs the
+same HC3 errs wide (it treats a pair's two samples as independent: coverage 0.90-0.99); a
+sandwich over pairs (``clusters``) fits their spread but does not move the stop of
+``num_samples="auto"`` on the median photo, and on notebook 09's husky it misses the fair-coin
+reference, so the fits keep HC3.
 
 Selection surrogates (``num_features`` with ``"ridge"``, ``"lasso_path"``, ``"k_lasso"``,
 ``"forward_selection"``): the errors are those of the final fit *given* the superpixels
@@ -115,8 +119,9 @@ def coef_covariance(
     clusters
         ``None`` (the rows are independent draws), or one integer per row: rows that share
         one were drawn together and may be correlated, e.g. ``np.arange(N) // 2`` for the
-        antithetic pairs of ``design="antithetic"``. Measured, not used by the fits:
-        ``benchmarks/README.md``, 'Intervals: calibration'.
+        antithetic pairs of ``design="antithetic"``. Measured, not used by the fits or the
+        stop of ``num_samples="auto"``: ``benchmarks/README.md``, 'On antithetic pairs' and
+        'A design-aware error'.
 
     Returns
     -------
