@@ -105,56 +105,45 @@ def _coverage(explanation, label: int, reference: np.ndarray) -> float:
 SOFT = (0.8, 0.9)
 
 
-def _jaccard_rule(auto, label: int, agreement) -> dict[str, float]:
-    """Where "expected top-k Jaccard >= c" would have stopped the same run, and its agreement.
-
-    That rule is never stricter than the whole set's (an expected Jaccard is at least the
-    probability that the set stays), and the rounds are prefixes of one stream, so refitting
-    the run's first N samples replays it exactly, with no model call.
-    """
-    from helpers.uncertainty import top_k_stability
-
-    out = {}
-    for c in SOFT:
-        for end in auto.params["auto_samples"]["rounds"]:
-            e = _prefix(auto, end)
-            stability = top_k_stability(
-                e.samples, e.predictions[:, label], e.kernel_weights, e.fits[label], K,
-                surrogate=e.params["surrogate"], measure="jaccard",
-            )  # fmt: skip
-            if stability >= c or end == auto.params["num_samples"]:
-                out[f"calls_{c}"], out[f"j_{c}"] = end, agreement(e.coef[label])
-                break
-    return out
-
-
 #: The rules replayed with HC3 over antithetic pairs (``clusters``): (measure, confidence).
 PAIRED = (("set", 0.95), ("jaccard", 0.9), ("jaccard", 0.8))
 
 
-def _paired_rule(auto, label: int, agreement) -> dict[str, float]:
-    """Where the rules of :data:`PAIRED` would have stopped the same run, and its agreement.
+def _replayed_rules(auto, label: int, agreement) -> dict[str, float]:
+    """Where other stopping rules would have stopped the same run, and their agreement.
 
-    The standard errors count each antithetic pair (rows 2i, 2i + 1) as one draw, which sees
-    the pairs' negative correlation (``benchmarks/README.md``, calibration with
-    ``--design antithetic``). Replayed on the run's prefixes like :func:`_jaccard_rule`; a
-    rule that has not stopped by the run's last round is reported at that round, flagged.
+    The rules: "expected top-k Jaccard >= c" for c in :data:`SOFT` (keys ``calls_c``,
+    ``j_c``), never stricter than the whole set's (an expected Jaccard is at least the
+    probability that the set stays); and the rules of :data:`PAIRED` with standard errors that
+    count each antithetic pair (rows 2i, 2i + 1) as one draw, which sees the pairs' negative
+    correlation (``benchmarks/README.md``, calibration with ``--design antithetic``; keys
+    ``pcalls_m_c``, ``pj_m_c``, and ``plate_m_c``, 1 when the rule had not stopped by the
+    run's last round, where it is reported). The rounds are prefixes of one stream, so
+    refitting the run's first N samples (once per round, for every rule) replays them
+    exactly, with no model call.
     """
     from helpers.uncertainty import top_k_stability
 
-    out = {}
-    for measure, c in PAIRED:
-        for end in auto.params["auto_samples"]["rounds"]:
-            e = _prefix(auto, end)
+    rules = {f"{c}": ("jaccard", c, False) for c in SOFT}
+    rules |= {f"{m}_{c}": (m, c, True) for m, c in PAIRED}
+    out: dict[str, float] = {}
+    rounds = auto.params["auto_samples"]["rounds"]
+    for end in rounds:
+        e = _prefix(auto, end)
+        data = (e.samples, e.predictions[:, label], e.kernel_weights, e.fits[label], K)
+        for key, (measure, c, paired) in rules.items():
+            calls_key = f"pcalls_{key}" if paired else f"calls_{key}"
+            if calls_key in out:  # this rule stopped at an earlier round
+                continue
             stability = top_k_stability(
-                e.samples, e.predictions[:, label], e.kernel_weights, e.fits[label], K,
-                surrogate=e.params["surrogate"], measure=measure, clusters=np.arange(end) // 2,
+                *data, surrogate=e.params["surrogate"], measure=measure,
+                clusters=np.arange(end) // 2 if paired else None,
             )  # fmt: skip
-            if stability >= c or end == auto.params["num_samples"]:
-                key = f"{measure}_{c}"
-                out[f"pcalls_{key}"], out[f"pj_{key}"] = end, agreement(e.coef[label])
-                out[f"plate_{key}"] = float(stability < c)  # not stopped by the run's end
-                break
+            if stability >= c or end == rounds[-1]:
+                out[calls_key] = end
+                out[f"pj_{key}" if paired else f"j_{key}"] = agreement(e.coef[label])
+                if paired:
+                    out[f"plate_{key}"] = float(stability < c)  # not stopped by the run's end
     return out
 
 
@@ -285,8 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                     "j_fixed": agreement(fixed.coef[label]),
                     "cover_auto": _coverage(auto, label, ref_coef),
                     "cover_fixed": _coverage(fixed, label, ref_coef),
-                    **_jaccard_rule(auto, label, agreement),
-                    **_paired_rule(auto, label, agreement),
+                    **_replayed_rules(auto, label, agreement),
                 }
             )
         print(f"# {name}: S={S}, label {label} {class_name} p={p:.2f}, "
