@@ -306,10 +306,10 @@ def test_09_intervals_stopping_rules_and_auto():
     order = np.argsort(-base.coef[WOLF], kind="stable")
     assert (order[K - 1], order[K]) == (20, 10) and low[20] <= high[10]
     assert round(base.top_k_stability(WOLF, K), 2) == 0.65
-    coverage, rms = {}, {}
+    coverage, rms, runs_by = {}, {}, {}
     for design in ("bernoulli", "antithetic"):
         for n in (300, 1000):
-            runs = [run(s, n, design=design) for s in range(5)]
+            runs = runs_by[design, n] = [run(s, n, design=design) for s in range(5)]
             held = [(lo <= ref_w) & (ref_w <= hi) for lo, hi in (e.intervals(WOLF, 0.9)
                                                                  for e in runs)]  # fmt: skip
             coverage[design, n] = round(float(np.mean(held)), 3)
@@ -324,8 +324,7 @@ def test_09_intervals_stopping_rules_and_auto():
     paired = {}
     for n in (300, 1000):
         held = []
-        for seed in range(5):
-            e = run(seed, n, design="antithetic")
+        for e in runs_by["antithetic", n]:  # the same runs as above: seeds 0-4
             cov = coef_covariance(e.samples, e.predictions[:, WOLF], e.kernel_weights,
                                   e.fits[WOLF], clusters=np.arange(n) // 2)  # fmt: skip
             lo, hi = normal_intervals(e.coef[WOLF], np.sqrt(np.diag(cov)[1:]), 0.9)
